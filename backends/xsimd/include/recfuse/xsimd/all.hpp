@@ -1,0 +1,5 @@
+// recfuse xsimd backend: every kernel of this backend, for programs that want them all.
+// Libraries should include the component headers they use.
+#pragma once
+
+#include "recfuse/xsimd/metrics.hpp"
