@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: reference, xsimd, Thrust (OMP and CPP systems, compiled by g++) and
+# Kokkos (Serial) tests, docs snippets, the examples, the install consumer; the CUDA translation
+# units compiled and linked by nvcc when the CUDA toolkit is present; then the reference and
+# xsimd tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+bash scripts/install-deps.sh test
+start=$SECONDS
+if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc >/dev/null 2>&1; then
+  cmake --workflow --preset test-cuda
+else
+  echo "test.sh: no CUDA toolkit (nvcc) found: the Thrust CPU tests still run, the CUDA compile is skipped"
+  cmake --workflow --preset test
+fi
+echo "test.sh: main suite took $((SECONDS - start)) s"
+cmake --workflow --preset sanitize
+echo "test.sh: all suites passed in $((SECONDS - start)) s"
