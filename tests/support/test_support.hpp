@@ -1,6 +1,7 @@
 // Shared helpers for the tests: seeded random data and per-type tolerances.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>

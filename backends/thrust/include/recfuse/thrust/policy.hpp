@@ -1,0 +1,79 @@
+// recfuse: the Thrust backend's policy.
+//
+//   recfuse::exec::thrust<thrust::system::omp::tag> omp;     // OpenMP threads, host memory
+//   recfuse::exec::thrust<thrust::system::cpp::tag> serial;  // the calling thread, host memory
+//   recfuse::exec::thrust<thrust::system::tbb::tag> tbb;     // TBB, host memory
+//   recfuse::exec::thrust<thrust::system::cuda::tag> gpu{stream};  // CUDA, device memory (nvcc)
+//
+// System is a Thrust system tag. The CPU systems (cpp, and omp and tbb, whose policies derive
+// from cpp's) work on host memory; any other system, CUDA included, on device memory, so a host
+// view is never handed to a GPU algorithm and a device view never to a host loop. The CUDA
+// policy, which carries a stream, exists only in translation units compiled as CUDA (nvcc or
+// clang -x cuda): a g++ build of the CPU systems includes no CUDA header.
+//
+// The policy derives from the reference policy: a function without a Thrust kernel runs the
+// reference kernel, which accepts host views only. In this release the Thrust kernels are rmse
+// and mae (recfuse/thrust/metrics.hpp).
+#pragma once
+
+#include <type_traits>
+
+#include <thrust/system/cpp/execution_policy.h>
+
+#if defined(__CUDACC__)
+#include <cuda_runtime_api.h>
+#include <thrust/system/cuda/execution_policy.h>
+#endif
+
+#include "recfuse/core/execution.hpp"
+
+// Functors that Thrust may run on the GPU are __host__ __device__ under a CUDA compiler.
+#ifndef RECFUSE_HOST_DEVICE
+#if defined(__CUDACC__)
+#define RECFUSE_HOST_DEVICE __host__ __device__
+#else
+#define RECFUSE_HOST_DEVICE
+#endif
+#endif
+
+namespace recfuse::thrust_backend {
+
+// The memory a Thrust system's algorithms can dereference: host memory for the systems whose
+// execution policies derive from cpp's (cpp, omp, tbb), device memory for any other (cuda).
+template <class System>
+using memory_space_of =
+    std::conditional_t<std::is_base_of_v<::thrust::system::cpp::execution_policy<System>, System>,
+                       host_memory, device_memory>;
+
+template <class System>
+struct policy : ::recfuse::reference::policy {
+  using system = System;
+  using memory_space = memory_space_of<System>;
+
+  // The Thrust execution policy the kernels pass to Thrust algorithms.
+  constexpr System thrust_policy() const { return System{}; }
+};
+
+#if defined(__CUDACC__)
+// CUDA: algorithms run on `stream` (0, the default stream, unless given). Thrust's reductions
+// return their value to the host, so a kernel that returns a number synchronizes the stream.
+template <>
+struct policy<::thrust::system::cuda::tag> : ::recfuse::reference::policy {
+  using system = ::thrust::system::cuda::tag;
+  using memory_space = device_memory;
+
+  constexpr policy() = default;
+  constexpr explicit policy(cudaStream_t s) : stream(s) {}
+
+  cudaStream_t stream = nullptr;
+
+  auto thrust_policy() const { return ::thrust::cuda::par.on(stream); }
+};
+#endif
+
+}  // namespace recfuse::thrust_backend
+
+namespace recfuse::exec {
+template <class System>
+using thrust = ::recfuse::thrust_backend::policy<System>;
+}  // namespace recfuse::exec

@@ -1,0 +1,133 @@
+# Tests of the Thrust, Kokkos and CUDA backends, the compile-fail dispatch tests and the install
+# consumer. Included from tests/CMakeLists.txt (recfuse_add_test and recfuse_catch_main are
+# defined there).
+
+# The shared backend test bodies (tests/backend/) whose kernels these backends implement. Each
+# backend gets a body when all the functions it tests have a kernel there; in this release the
+# Thrust and Kokkos backends implement rmse and mae only.
+set(recfuse_thrust_backend_tests error_metrics)
+set(recfuse_kokkos_backend_tests error_metrics)
+
+# ---- Thrust on the CPU: the OMP, CPP (and TBB) systems, compiled by the C++ compiler -------------
+if(RECFUSE_ENABLE_THRUST)
+  set(thrust_test_sources)
+  foreach(body IN LISTS recfuse_thrust_backend_tests)
+    list(APPEND thrust_test_sources ${CMAKE_CURRENT_SOURCE_DIR}/backend/${body}.cpp)
+  endforeach()
+  file(GLOB thrust_own_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/thrust/*.cpp)
+  list(APPEND thrust_test_sources ${thrust_own_sources})
+
+  # Thrust 3.0 binds references to null system pointers for dispatch (NVIDIA/cccl issues 715
+  # and 1645, fixed by cccl pull request 4226 for 3.1): UBSan's null check aborts in Thrust's own
+  # reductions. Under RECFUSE_SANITIZE that one check is off for the Thrust tests; listed after
+  # recfuse_build_flags' -fsanitize so it wins.
+  add_library(recfuse_thrust_test_flags INTERFACE)
+  if(RECFUSE_SANITIZE MATCHES "undefined|null")
+    target_compile_options(recfuse_thrust_test_flags INTERFACE -fno-sanitize=null)
+  endif()
+
+  find_package(OpenMP COMPONENTS CXX)
+  if(OpenMP_CXX_FOUND)
+    recfuse_add_test(recfuse_tests_thrust_omp SOURCES ${thrust_test_sources}
+      LIBS recfuse::thrust OpenMP::OpenMP_CXX recfuse_thrust_test_flags
+      DEFS THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_OMP RECFUSE_TEST_BACKEND_THRUST
+           RECFUSE_TEST_THRUST_SYSTEM=thrust::system::omp::tag)
+  else()
+    message(WARNING "recfuse: no OpenMP, so no Thrust OMP tests (the CPP-system tests still run)")
+  endif()
+  recfuse_add_test(recfuse_tests_thrust_cpp SOURCES ${thrust_test_sources}
+    LIBS recfuse::thrust recfuse_thrust_test_flags
+    DEFS THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_CPP RECFUSE_TEST_BACKEND_THRUST
+         RECFUSE_TEST_THRUST_SYSTEM=thrust::system::cpp::tag)
+  # TBB where it is installed (Debian: libtbb-dev).
+  find_package(TBB CONFIG QUIET)
+  if(TARGET TBB::tbb)
+    recfuse_add_test(recfuse_tests_thrust_tbb SOURCES ${thrust_test_sources}
+      LIBS recfuse::thrust TBB::tbb recfuse_thrust_test_flags
+      DEFS THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_TBB RECFUSE_TEST_BACKEND_THRUST
+           RECFUSE_TEST_THRUST_SYSTEM=thrust::system::tbb::tag)
+  endif()
+endif()
+
+# ---- Kokkos: the default host execution space (Serial with Debian's Kokkos) ---------------------
+# Kokkos must be initialized before and finalized after every use: kokkos/kokkos_session.cpp
+# does it with a Catch2 listener, so the executable keeps the shared recfuse_catch_main.
+if(RECFUSE_ENABLE_KOKKOS)
+  set(kokkos_test_sources)
+  foreach(body IN LISTS recfuse_kokkos_backend_tests)
+    list(APPEND kokkos_test_sources ${CMAKE_CURRENT_SOURCE_DIR}/backend/${body}.cpp)
+  endforeach()
+  file(GLOB kokkos_own_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/kokkos/*.cpp)
+  recfuse_add_test(recfuse_tests_kokkos SOURCES ${kokkos_test_sources} ${kokkos_own_sources}
+    LIBS recfuse::kokkos DEFS RECFUSE_TEST_BACKEND_KOKKOS)
+endif()
+
+# ---- CUDA: compiled and linked for sm_90 in every build with RECFUSE_ENABLE_CUDA ----------------
+# Running needs an NVIDIA GPU, which CI lacks: the ctest test exists only with
+# RECFUSE_CUDA_RUN_TESTS=ON.
+if(RECFUSE_ENABLE_CUDA)
+  option(RECFUSE_CUDA_RUN_TESTS "register the CUDA tests with ctest (needs an NVIDIA GPU)" OFF)
+  file(GLOB cuda_test_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cuda/*.cu)
+  foreach(src IN LISTS cuda_test_sources)
+    get_filename_component(stem ${src} NAME_WE)
+    set(name recfuse_cuda_${stem})
+    add_executable(${name} ${src})
+    target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/support)
+    target_link_libraries(${name} PRIVATE recfuse::thrust)
+    # CMake 3.25 does not know nvcc 13's C++20 flag; pass it ourselves when CMake cannot.
+    if(CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+      target_compile_features(${name} PRIVATE cuda_std_20)
+    else()
+      target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20>)
+    endif()
+    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
+    if(RECFUSE_CUDA_RUN_TESTS)
+      add_test(NAME ${name} COMMAND ${name})
+    endif()
+  endforeach()
+endif()
+
+# ---- Compile-fail: a call nothing serves stops at RECFUSE_NO_KERNEL -----------------------------
+# compile_fail/no_kernel.cpp holds one case per RECFUSE_COMPILE_FAIL_CASE. Case 0 is the control
+# (the same calls with policies that have kernels) and is built with everything else; the failing
+# cases are excluded from the build and compiled by their test, which passes only when the
+# compiler stops with RECFUSE_NO_KERNEL's message for that function.
+set(compile_fail_src ${CMAKE_CURRENT_SOURCE_DIR}/compile_fail/no_kernel.cpp)
+add_executable(recfuse_compile_fail_control ${compile_fail_src})
+target_link_libraries(recfuse_compile_fail_control PRIVATE recfuse::core recfuse_build_flags)
+target_compile_definitions(recfuse_compile_fail_control PRIVATE RECFUSE_COMPILE_FAIL_CASE=0)
+add_test(NAME recfuse_compile_fail_control COMMAND recfuse_compile_fail_control)
+# case number, name, the public function whose RECFUSE_NO_KERNEL must fire
+set(compile_fail_cases "1,policy_without_parent,rmse" "2,device_views_reference,rmse"
+                       "3,device_views_host_policy,mae")
+foreach(entry IN LISTS compile_fail_cases)
+  string(REPLACE "," ";" parts "${entry}")
+  list(GET parts 0 number)
+  list(GET parts 1 case)
+  list(GET parts 2 function)
+  set(target recfuse_compile_fail_${case})
+  add_executable(${target} EXCLUDE_FROM_ALL ${compile_fail_src})
+  target_link_libraries(${target} PRIVATE recfuse::core recfuse_build_flags)
+  target_compile_definitions(${target} PRIVATE RECFUSE_COMPILE_FAIL_CASE=${number})
+  add_test(NAME ${target}
+           COMMAND ${CMAKE_COMMAND} --build ${PROJECT_BINARY_DIR} --target ${target} --config $<CONFIG>)
+  set_tests_properties(${target} PROPERTIES
+    PASS_REGULAR_EXPRESSION "recfuse::${function}: no kernel serves this execution policy"
+    RESOURCE_LOCK recfuse_build_tree)
+endforeach()
+
+# ---- Install: a consumer project built against the installed package ---------------------------
+# tests/install/run.cmake installs this build tree into a fresh prefix, configures, builds and
+# runs tests/install against it (find_package(recfuse CONFIG REQUIRED COMPONENTS ...)), and checks
+# that asking for a component this build did not install fails with recfuse's message.
+string(REPLACE ";" "," recfuse_installed_components_csv "${recfuse_enabled_components}")
+add_test(NAME recfuse_install_consumer
+         COMMAND ${CMAKE_COMMAND}
+                 -DBUILD_DIR=${PROJECT_BINARY_DIR}
+                 -DCONSUMER_DIR=${CMAKE_CURRENT_SOURCE_DIR}/install
+                 -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/install-test
+                 -DGENERATOR=${CMAKE_GENERATOR}
+                 -DCXX_COMPILER=${CMAKE_CXX_COMPILER}
+                 "-DINSTALLED_COMPONENTS=${recfuse_installed_components_csv}"
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/install/run.cmake)
+set_tests_properties(recfuse_install_consumer PROPERTIES RESOURCE_LOCK recfuse_build_tree TIMEOUT 600)

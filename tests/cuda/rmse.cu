@@ -1,0 +1,104 @@
+// rmse and mae on the GPU: thrust::device_vector data under exec::thrust<thrust::cuda::tag>,
+// against the reference on host copies. A plain program (exit status 1 on any mismatch) so nvcc
+// compiles nothing but this file; CI compiles and links it for sm_90, and ctest runs it only with
+// RECFUSE_CUDA_RUN_TESTS=ON on a machine with an NVIDIA GPU.
+#include <cuda_runtime_api.h>
+#include <thrust/device_vector.h>
+#include <thrust/host_vector.h>
+
+#include <algorithm>  // test_support.hpp uses std::max without including it
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "recfuse/metrics/error.hpp"
+#include "recfuse/thrust/all.hpp"
+#include "test_support.hpp"
+
+using gpu_policy = recfuse::exec::thrust<thrust::cuda::tag>;
+
+static_assert(std::is_same_v<gpu_policy::memory_space, recfuse::device_memory>);
+static_assert(std::is_same_v<recfuse::vector_view_of<thrust::device_vector<float>>,
+                             recfuse::vector_view<float, recfuse::device_memory>>);
+static_assert(std::is_same_v<recfuse::vector_view_of<thrust::host_vector<float>>,
+                             recfuse::vector_view<float, recfuse::host_memory>>);
+
+namespace {
+
+int checks = 0;
+int failures = 0;
+
+void expect(bool ok, const char* what, const char* type, recfuse::index_t n, double got,
+            double want) {
+  ++checks;
+  if (!ok) {
+    ++failures;
+    std::printf("FAILED %s<%s> n=%lld: got %.17g, want %.17g\n", what, type,
+                static_cast<long long>(n), got, want);
+  }
+}
+
+template <class T>
+void run(const char* type, cudaStream_t stream) {
+  const gpu_policy gpu{stream};
+  for (recfuse::index_t n : recfuse::test::sizes) {
+    if (n == 0) continue;
+    const auto a = recfuse::test::random_vector<T>(n, 11 + n, 1.0, 5.0);
+    const auto b = recfuse::test::random_vector<T>(n, 97 + n, 1.0, 5.0);
+    const thrust::device_vector<T> da(a.begin(), a.end()), db(b.begin(), b.end());
+    // The reference on host copies of the device data.
+    const thrust::host_vector<T> ha = da, hb = db;
+    const double want_rmse = recfuse::rmse(recfuse::exec::reference{}, ha, hb);
+    const double want_mae = recfuse::mae(recfuse::exec::reference{}, ha, hb);
+    const double got_rmse = recfuse::rmse(gpu, da, db);
+    const double got_mae = recfuse::mae(gpu, da, db);
+    const double tol = recfuse::test::tolerance<T>();
+    expect(recfuse::test::close(got_rmse, want_rmse, tol), "rmse", type, n, got_rmse, want_rmse);
+    expect(recfuse::test::close(got_mae, want_mae, tol), "mae", type, n, got_mae, want_mae);
+    // Host data under the CUDA policy falls back to the reference kernel.
+    const double host_rmse = recfuse::rmse(gpu, a, b);
+    expect(host_rmse == recfuse::rmse(recfuse::exec::reference{}, a, b), "rmse (host fallback)",
+           type, n, host_rmse, want_rmse);
+  }
+  // Non-finite device data: detected from the sum, reported without an index (device memory is
+  // not scanned from the host).
+  std::vector<T> host_y(100, T(2));
+  host_y[42] = std::numeric_limits<T>::quiet_NaN();
+  const thrust::device_vector<T> x(100, T(1)), y(host_y.begin(), host_y.end());
+  bool threw = false;
+  try {
+    (void)recfuse::rmse(gpu, x, y);
+  } catch (const recfuse::value_error& e) {
+    threw = std::string(e.what()).rfind("recfuse::rmse: ", 0) == 0;
+  }
+  expect(threw, "rmse NaN -> value_error", type, 100, 0, 0);
+  threw = false;
+  thrust::device_vector<T> shorter(99, T(1));
+  try {
+    (void)recfuse::mae(gpu, x, shorter);
+  } catch (const recfuse::shape_error&) {
+    threw = true;
+  }
+  expect(threw, "mae sizes -> shape_error", type, 100, 0, 0);
+}
+
+}  // namespace
+
+int main() {
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+    std::printf("recfuse_cuda_rmse: no CUDA device: %s\n", cudaGetErrorString(cudaGetLastError()));
+    return 1;
+  }
+  cudaStream_t stream = nullptr;
+  if (cudaStreamCreate(&stream) != cudaSuccess) return 1;
+  run<float>("float", stream);
+  run<double>("double", stream);
+  run<float>("float", nullptr);  // the default stream
+  cudaStreamDestroy(stream);
+  std::printf("recfuse_cuda_rmse: %d checks, %d failures\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}
