@@ -3,3 +3,6 @@
 #pragma once
 
 #include "recfuse/xsimd/metrics.hpp"
+#include "recfuse/xsimd/ranking.hpp"
+#include "recfuse/xsimd/scale.hpp"
+#include "recfuse/xsimd/select.hpp"
