@@ -80,6 +80,25 @@ void check_scale_in_out(const char* function, const In& in, const Out& out) {
 
 // Called only when a statistic came out non-finite: names the first NaN or infinity in x
 // ("recfuse::standard_scaler::fit: x[3][1] is nan"), or says that the statistic overflowed.
+// Checks a fit / partial_fit batch against what the scaler has seen (seen samples of
+// `features` columns). Returns false when the batch is empty after a fit: nothing to merge.
+template <class M>
+bool check_fit_batch(const char* function, const M& x, index_t seen, index_t features) {
+  check_matrix(function, "x", x);
+  if (seen > 0 && x.cols() != features) {
+    throw_error<shape_error>(function, "x has ", x.cols(), " columns but the scaler was fitted on ",
+                             features, " features");
+  }
+  if (x.rows() == 0) {
+    if (seen > 0) return false;
+    throw_error<value_error>(function, "x has 0 rows; fitting needs at least one sample");
+  }
+  if (x.cols() == 0) {
+    throw_error<value_error>(function, "x has 0 columns; fitting needs at least one feature");
+  }
+  return true;
+}
+
 template <class M>
 [[noreturn]] void throw_non_finite_entry(const char* function, const M& x, const char* overflow) {
   if constexpr (std::is_same_v<typename M::memory_space, host_memory>) {

@@ -85,19 +85,8 @@ class minmax_scaler {
   minmax_scaler& update(const Policy& policy, const V& x, const char* fn, bool reset) {
     static_assert(std::is_same_v<typename V::value_type, T>,
                   "recfuse::minmax_scaler<T>::fit / partial_fit: x must hold T");
-    detail::check_matrix(fn, "x", x);
     const index_t seen = reset ? 0 : samples_;
-    if (seen > 0 && x.cols() != features()) {
-      detail::throw_error<shape_error>(fn, "x has ", x.cols(),
-                                       " columns but the scaler was fitted on ", features(),
-                                       " features");
-    }
-    if (x.rows() == 0) {
-      if (seen > 0) return *this;
-      detail::throw_error<value_error>(fn, "x has 0 rows; fitting needs at least one sample");
-    }
-    if (x.cols() == 0)
-      detail::throw_error<value_error>(fn, "x has 0 columns; fitting needs at least one feature");
+    if (!detail::check_fit_batch(fn, x, seen, features())) return *this;
 
     const auto cols = static_cast<std::size_t>(x.cols());
     std::vector<double> lo(cols), hi(cols);
