@@ -66,7 +66,8 @@ std::vector<rating> read_ratings(const std::filesystem::path& path) {
     index_t u = 0, i = 0;
     float r = 0;
     if (!(fields >> u >> i >> r) || u < 1 || i < 1) {
-      throw std::runtime_error(path.string() + ":" + std::to_string(line_no) + ": malformed rating line");
+      throw std::runtime_error(path.string() + ":" + std::to_string(line_no) +
+                               ": malformed rating line");
     }
     out.push_back({u - 1, i - 1, r});  // MovieLens ids start at 1
   }
@@ -114,7 +115,8 @@ dataset generate(std::uint64_t seed) {
   std::vector<float> quality(d.items), appeal(d.items);
   for (index_t i = 0; i < d.items; ++i) {
     d.titles.push_back("Generated item " + std::to_string(i + 1));
-    for (index_t g = 0; g < genres; ++g) d.item_features[i * d.features + g] = unit(rng) < 0.12f ? 1.0f : 0.0f;
+    for (index_t g = 0; g < genres; ++g)
+      d.item_features[i * d.features + g] = unit(rng) < 0.12f ? 1.0f : 0.0f;
     d.item_features[i * d.features + genres] = 1930.0f + std::floor(68.0f * std::sqrt(unit(rng)));
     quality[i] = noise(rng);
     appeal[i] = std::pow(unit(rng), 3.0f);  // a few items are seen by many users
@@ -129,20 +131,29 @@ dataset generate(std::uint64_t seed) {
       i = std::min(i, d.items - 1);
       if (unit(rng) > 0.2f + appeal[i]) continue;
       float s = 3.5f + quality[i] + noise(rng) * 0.5f;
-      for (index_t g = 0; g < genres; ++g) s += 0.4f * taste[g] * d.item_features[i * d.features + g];
+      for (index_t g = 0; g < genres; ++g)
+        s += 0.4f * taste[g] * d.item_features[i * d.features + g];
       all.push_back({u, i, std::clamp(std::round(s), 1.0f, 5.0f)});
     }
   }
-  std::sort(all.begin(), all.end(), [](const rating& a, const rating& b) { return a.user != b.user ? a.user < b.user : a.item < b.item; });
-  all.erase(std::unique(all.begin(), all.end(), [](const rating& a, const rating& b) { return a.user == b.user && a.item == b.item; }), all.end());
+  std::sort(all.begin(), all.end(), [](const rating& a, const rating& b) {
+    return a.user != b.user ? a.user < b.user : a.item < b.item;
+  });
+  all.erase(std::unique(all.begin(), all.end(),
+                        [](const rating& a, const rating& b) {
+                          return a.user == b.user && a.item == b.item;
+                        }),
+            all.end());
   for (const auto& r : all) (unit(rng) < 0.8f ? d.train : d.test).push_back(r);
   return d;
 }
 
-dataset load(const std::filesystem::path& dir, const std::string& train, const std::string& test, std::uint64_t seed) {
+dataset load(const std::filesystem::path& dir, const std::string& train, const std::string& test,
+             std::uint64_t seed) {
   if (!std::filesystem::exists(dir / train) || !std::filesystem::exists(dir / test) ||
       !std::filesystem::exists(dir / "u.item")) {
-    std::cout << "MovieLens data not found under " << dir << ": using generated data of the same shape\n";
+    std::cout << "MovieLens data not found under " << dir
+              << ": using generated data of the same shape\n";
     return generate(seed);
   }
   dataset d;
@@ -164,8 +175,8 @@ dataset load(const std::filesystem::path& dir, const std::string& train, const s
 
 // CSR of the (user, item) pairs selected by keep(rating), one row per user.
 template <class Keep>
-void build_csr(const std::vector<rating>& ratings, index_t users, Keep keep, std::vector<index_t>& offsets,
-               std::vector<std::int32_t>& indices) {
+void build_csr(const std::vector<rating>& ratings, index_t users, Keep keep,
+               std::vector<index_t>& offsets, std::vector<std::int32_t>& indices) {
   offsets.assign(users + 1, 0);
   for (const auto& r : ratings)
     if (keep(r)) ++offsets[r.user + 1];
@@ -185,11 +196,16 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 42;
   for (int a = 1; a + 1 < argc; a += 2) {
     const std::string flag = argv[a];
-    if (flag == "--data") data_dir = argv[a + 1];
-    else if (flag == "--train") train_file = argv[a + 1];
-    else if (flag == "--test") test_file = argv[a + 1];
-    else if (flag == "--threads") threads = std::atoi(argv[a + 1]);
-    else if (flag == "--seed") seed = std::strtoull(argv[a + 1], nullptr, 10);
+    if (flag == "--data")
+      data_dir = argv[a + 1];
+    else if (flag == "--train")
+      train_file = argv[a + 1];
+    else if (flag == "--test")
+      test_file = argv[a + 1];
+    else if (flag == "--threads")
+      threads = std::atoi(argv[a + 1]);
+    else if (flag == "--seed")
+      seed = std::strtoull(argv[a + 1], nullptr, 10);
     else {
       std::cerr << "quickstart: unknown flag " << flag << "\n";
       return 2;
@@ -199,8 +215,8 @@ int main(int argc, char** argv) {
   const recfuse::exec::xsimd cpu{threads};
   const dataset d = load(data_dir, train_file, test_file, seed);
   const index_t users = d.users, items = d.items, nf = d.features;
-  std::cout << "data: " << d.source << ", " << users << " users, " << items << " items, " << d.train.size()
-            << " train and " << d.test.size() << " test ratings\n";
+  std::cout << "data: " << d.source << ", " << users << " users, " << items << " items, "
+            << d.train.size() << " train and " << d.test.size() << " test ratings\n";
 
   // 1. Ratings: the baseline mu + b_u + b_i (regularised means), evaluated with rmse and mae.
   double mu = 0;
@@ -251,7 +267,8 @@ int main(int argc, char** argv) {
   //    score(u, i) = w_content * <taste_u, item_i> + w_pop * popularity_i.
   double max_liked = 1;
   for (double l : liked) max_liked = std::max(max_liked, l);
-  auto augmented = [&](const std::vector<float>& base, index_t rows, float w_content, float w_pop, bool item_side) {
+  auto augmented = [&](const std::vector<float>& base, index_t rows, float w_content, float w_pop,
+                       bool item_side) {
     std::vector<float> out(rows * (cols + 1));
     for (index_t r = 0; r < rows; ++r) {
       for (index_t c = 0; c < cols; ++c) out[r * (cols + 1) + c] = w_content * base[r * cols + c];
@@ -261,10 +278,15 @@ int main(int argc, char** argv) {
   };
   std::vector<index_t> train_offsets, relevant_offsets;
   std::vector<std::int32_t> train_items, relevant_items;
-  build_csr(d.train, users, [](const rating&) { return true; }, train_offsets, train_items);
-  build_csr(d.test, users, [](const rating& r) { return r.value >= 4; }, relevant_offsets, relevant_items);
-  const recfuse::csr_pattern_view<std::int32_t> seen(users, items, train_offsets.data(), train_items.data());
-  const recfuse::csr_pattern_view<std::int32_t> relevant(users, items, relevant_offsets.data(), relevant_items.data());
+  build_csr(
+      d.train, users, [](const rating&) { return true; }, train_offsets, train_items);
+  build_csr(
+      d.test, users, [](const rating& r) { return r.value >= 4; }, relevant_offsets,
+      relevant_items);
+  const recfuse::csr_pattern_view<std::int32_t> seen(users, items, train_offsets.data(),
+                                                     train_items.data());
+  const recfuse::csr_pattern_view<std::int32_t> relevant(users, items, relevant_offsets.data(),
+                                                         relevant_items.data());
   const auto item_vectors = augmented(features, items, 1.0f, 0.0f, true);
   const recfuse::matrix_view<const float> item_view(item_vectors.data(), items, cols + 1);
 
@@ -273,7 +295,8 @@ int main(int argc, char** argv) {
     const char* name;
     float w_content, w_pop;
   };
-  const scorer scorers[] = {{"popularity", 0.0f, 1.0f}, {"content", 1.0f, 0.0f}, {"blend", 0.25f, 1.0f}};
+  const scorer scorers[] = {
+      {"popularity", 0.0f, 1.0f}, {"content", 1.0f, 0.0f}, {"blend", 0.25f, 1.0f}};
   std::map<std::string, recfuse::ranking_report> reports;
   recfuse::topk_result<float> blend_top;
   for (const auto& s : scorers) {
@@ -283,24 +306,29 @@ int main(int argc, char** argv) {
     reports[s.name] = recfuse::evaluate_ranking(cpu, top.indices_view(), relevant, k);
     if (std::string(s.name) == "blend") blend_top = std::move(top);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::printf("\nratings on %s (%zu test ratings)\n", test_file.c_str(), d.test.size());
   std::printf("  %-28s rmse %.4f\n", "global mean", rmse_mean);
   std::printf("  %-28s rmse %.4f  mae %.4f\n", "mu + b_user + b_item", rmse_baseline, mae_baseline);
-  std::printf("\ntop-%lld with train items excluded, relevant = test rating >= 4 (%lld users evaluated)\n",
-              static_cast<long long>(k), static_cast<long long>(reports["blend"].users));
-  std::printf("  %-12s %9s %9s %9s %9s %9s\n", "scorer", "prec@10", "recall@10", "ndcg@10", "map@10", "hit@10");
+  std::printf(
+      "\ntop-%lld with train items excluded, relevant = test rating >= 4 (%lld users evaluated)\n",
+      static_cast<long long>(k), static_cast<long long>(reports["blend"].users));
+  std::printf("  %-12s %9s %9s %9s %9s %9s\n", "scorer", "prec@10", "recall@10", "ndcg@10",
+              "map@10", "hit@10");
   for (const auto& s : scorers) {
     const auto& r = reports[s.name];
-    std::printf("  %-12s %9.4f %9.4f %9.4f %9.4f %9.4f\n", s.name, r.precision, r.recall, r.ndcg, r.map, r.hit_rate);
+    std::printf("  %-12s %9.4f %9.4f %9.4f %9.4f %9.4f\n", s.name, r.precision, r.recall, r.ndcg,
+                r.map, r.hit_rate);
   }
   const index_t sample = 0;
   std::printf("\nuser %lld, top 3 (blend):\n", static_cast<long long>(sample + 1));
   for (index_t j = 0; j < 3 && j < blend_top.k; ++j) {
     const index_t item = blend_top.index(sample, j);
     if (item < 0) break;
-    std::printf("  %lld. %s (score %.3f)\n", static_cast<long long>(j + 1), d.titles[item].c_str(), blend_top.value(sample, j));
+    std::printf("  %lld. %s (score %.3f)\n", static_cast<long long>(j + 1), d.titles[item].c_str(),
+                blend_top.value(sample, j));
   }
   const auto& p = reports["popularity"];
   const auto& b = reports["blend"];
@@ -308,7 +336,7 @@ int main(int argc, char** argv) {
       "{\"data\": \"%s\", \"rmse_mean\": %.4f, \"rmse_baseline\": %.4f, \"mae_baseline\": %.4f, "
       "\"ndcg@10_popularity\": %.4f, \"ndcg@10_content\": %.4f, \"ndcg@10_blend\": %.4f, "
       "\"precision@10_popularity\": %.4f, \"precision@10_blend\": %.4f, \"seconds\": %.3f}\n",
-      d.source.c_str(), rmse_mean, rmse_baseline, mae_baseline, p.ndcg, reports["content"].ndcg, b.ndcg, p.precision,
-      b.precision, seconds);
+      d.source.c_str(), rmse_mean, rmse_baseline, mae_baseline, p.ndcg, reports["content"].ndcg,
+      b.ndcg, p.precision, b.precision, seconds);
   return 0;
 }

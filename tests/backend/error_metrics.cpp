@@ -7,7 +7,8 @@
 
 using namespace recfuse;
 
-TEMPLATE_TEST_CASE("error metrics: backend matches reference", "[metrics][backend]", float, double) {
+TEMPLATE_TEST_CASE("error metrics: backend matches reference", "[metrics][backend]", float,
+                   double) {
   const auto policy = test::backend_policy();
   for (index_t n : test::sizes) {
     if (n == 0) continue;  // empty input is an error, tested below
@@ -21,12 +22,14 @@ TEMPLATE_TEST_CASE("error metrics: backend matches reference", "[metrics][backen
   }
 }
 
-TEMPLATE_TEST_CASE("error metrics: backend rejects bad input", "[metrics][backend]", float, double) {
+TEMPLATE_TEST_CASE("error metrics: backend rejects bad input", "[metrics][backend]", float,
+                   double) {
   const auto policy = test::backend_policy();
   std::vector<TestType> empty;
   CHECK_THROWS_AS(rmse(policy, empty, empty), value_error);
   std::vector<TestType> a{1, 2, 3}, b{1, 2};
   CHECK_THROWS_AS(rmse(policy, a, b), shape_error);
   std::vector<TestType> c{1, std::numeric_limits<TestType>::quiet_NaN(), 3};
-  CHECK_THROWS_WITH(mae(policy, a, c), Catch::Contains("recfuse::mae") && Catch::Contains("truth[1]"));
+  CHECK_THROWS_WITH(mae(policy, a, c),
+                    Catch::Contains("recfuse::mae") && Catch::Contains("truth[1]"));
 }

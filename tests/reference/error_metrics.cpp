@@ -24,8 +24,9 @@ TEST_CASE("rmse and mae: bad input", "[metrics][reference][errors]") {
   const std::vector<double> a{1, 2, 3};
   const std::vector<double> b{1, 2};
   CHECK_THROWS_AS(rmse(exec::reference{}, a, b), shape_error);
-  CHECK_THROWS_WITH(rmse(exec::reference{}, a, b),
-                    Catch::Contains("recfuse::rmse") && Catch::Contains("3") && Catch::Contains("2"));
+  CHECK_THROWS_WITH(rmse(exec::reference{}, a, b), Catch::Contains("recfuse::rmse") &&
+                                                       Catch::Contains("3") &&
+                                                       Catch::Contains("2"));
   const std::vector<double> empty;
   CHECK_THROWS_AS(mae(exec::reference{}, empty, empty), value_error);
   const std::vector<double> nan{1, std::numeric_limits<double>::quiet_NaN(), 3};

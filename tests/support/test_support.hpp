@@ -13,7 +13,8 @@
 namespace recfuse::test {
 
 // Sizes every backend test walks through: empty, one, odd tails around SIMD widths, large.
-inline const std::vector<index_t> sizes = {0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 63, 65, 1000, 4099, 100003};
+inline const std::vector<index_t> sizes = {0,  1,  2,  3,  7,  8,    15,   16,
+                                           17, 31, 33, 63, 65, 1000, 4099, 100003};
 
 template <class T>
 std::vector<T> random_vector(index_t n, std::uint64_t seed, double lo = -1.0, double hi = 1.0) {

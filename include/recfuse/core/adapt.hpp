@@ -99,7 +99,8 @@ struct adapter<C, std::enable_if_t<detail::xtensor_like<C>>> {
     const auto col_stride = static_cast<index_t>(c.strides()[1]);
     const auto row_stride = rows > 1 ? static_cast<index_t>(c.strides()[0]) : cols;
     if ((cols > 1 && col_stride != 1) || row_stride < cols) {
-      detail::throw_error<shape_error>("recfuse::as_matrix", "need row-major rows of unit stride, got strides (",
+      detail::throw_error<shape_error>("recfuse::as_matrix",
+                                       "need row-major rows of unit stride, got strides (",
                                        c.strides()[0], ", ", c.strides()[1], ")");
     }
     return matrix_view<T>(c.data(), rows, cols, row_stride);
@@ -107,10 +108,14 @@ struct adapter<C, std::enable_if_t<detail::xtensor_like<C>>> {
 };
 
 template <class C>
-concept vector_like = requires(C&& c) { adapter<std::remove_cvref_t<C>>::vector(c); };
+concept vector_like = requires(C&& c) {
+  adapter<std::remove_cvref_t<C>>::vector(c);
+};
 
 template <class C>
-concept matrix_like = requires(C&& c) { adapter<std::remove_cvref_t<C>>::matrix(c); };
+concept matrix_like = requires(C&& c) {
+  adapter<std::remove_cvref_t<C>>::matrix(c);
+};
 
 // A vector view of `c` (mutable when `c` is).
 template <vector_like C>

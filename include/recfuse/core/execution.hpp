@@ -7,8 +7,9 @@
 //
 //   recfuse::exec::reference          serial, the oracle              (this header)
 //   recfuse::exec::xsimd              xsimd batches + threads         (recfuse/xsimd/policy.hpp)
-//   recfuse::exec::thrust<System>     a Thrust system (cpp/omp/tbb/cuda)  (recfuse/thrust/policy.hpp)
-//   recfuse::exec::kokkos<Space>      a Kokkos execution space        (recfuse/kokkos/policy.hpp)
+//   recfuse::exec::thrust<System>     a Thrust system (cpp/omp/tbb/cuda)
+//   (recfuse/thrust/policy.hpp) recfuse::exec::kokkos<Space>      a Kokkos execution space
+//   (recfuse/kokkos/policy.hpp)
 //
 // A kernel is viable only for views in a memory space its policy can reach (a kernel's
 // parameters name the space), so handing device views to a host policy, or calling a function
@@ -41,8 +42,8 @@ inline constexpr bool always_false = false;
 }  // namespace recfuse
 
 // Used in the `else` branch of a dispatch: `if constexpr (requires { kernel(policy, ...); })`.
-#define RECFUSE_NO_KERNEL(function, Policy)                                                    \
-  static_assert(::recfuse::detail::always_false<Policy>,                                       \
-                function ": no kernel serves this execution policy with these views; a policy " \
-                         "falls back to its parent backend, and device views need a device "   \
-                         "policy")
+#define RECFUSE_NO_KERNEL(function, Policy)                                            \
+  static_assert(::recfuse::detail::always_false<Policy>, function                      \
+                ": no kernel serves this execution policy with these views; a policy " \
+                "falls back to its parent backend, and device views need a device "    \
+                "policy")

@@ -27,8 +27,8 @@ class vector_view {
   constexpr vector_view(T* data, index_t size) : data_(data), size_(size) {}
   // A view of T converts to a view of const T.
   template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  constexpr vector_view(const vector_view<U, Space>& other)  // NOLINT(google-explicit-constructor)
+  requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>) constexpr vector_view(
+      const vector_view<U, Space>& other)  // NOLINT(google-explicit-constructor)
       : data_(other.data()), size_(other.size()) {}
 
   constexpr T* data() const { return data_; }
@@ -57,8 +57,8 @@ class matrix_view {
   constexpr matrix_view(T* data, index_t rows, index_t cols, index_t stride)
       : data_(data), rows_(rows), cols_(cols), stride_(stride) {}
   template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  constexpr matrix_view(const matrix_view<U, Space>& other)  // NOLINT(google-explicit-constructor)
+  requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>) constexpr matrix_view(
+      const matrix_view<U, Space>& other)  // NOLINT(google-explicit-constructor)
       : data_(other.data()), rows_(other.rows()), cols_(other.cols()), stride_(other.stride()) {}
 
   constexpr T* data() const { return data_; }
@@ -169,7 +169,8 @@ void check_vector(const char* function, const char* name, const V& v) {
 // Validates a host CSR pattern: offsets[0] == 0, non-decreasing offsets, every column id in
 // [0, cols). O(rows + nnz); callers run it once at the API boundary.
 template <class Index>
-void check_csr(const char* function, const char* name, const csr_pattern_view<Index, host_memory>& p) {
+void check_csr(const char* function, const char* name,
+               const csr_pattern_view<Index, host_memory>& p) {
   if (p.rows() < 0 || p.cols() < 0) {
     throw_error<shape_error>(function, name, " has rows = ", p.rows(), ", cols = ", p.cols());
   }

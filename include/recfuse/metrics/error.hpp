@@ -24,8 +24,10 @@ template <class A, class B>
 void check_error_inputs(const char* function, const A& pred, const B& truth) {
   using TA = typename A::value_type;
   using TB = typename B::value_type;
-  static_assert(std::is_same_v<TA, TB>, "recfuse error metrics: predictions and truth must have the same element type");
-  static_assert(std::is_floating_point_v<TA>, "recfuse error metrics: elements must be float or double");
+  static_assert(std::is_same_v<TA, TB>,
+                "recfuse error metrics: predictions and truth must have the same element type");
+  static_assert(std::is_floating_point_v<TA>,
+                "recfuse error metrics: elements must be float or double");
   static_assert(std::is_same_v<typename A::memory_space, typename B::memory_space>,
                 "recfuse error metrics: predictions and truth must live in the same memory space");
   check_vector(function, "predictions", pred);
@@ -39,8 +41,10 @@ template <class V>
 [[noreturn]] void throw_non_finite(const char* function, const V& pred, const V& truth) {
   if constexpr (std::is_same_v<typename V::memory_space, host_memory>) {
     for (index_t i = 0; i < pred.size(); ++i) {
-      if (!std::isfinite(pred[i])) throw_error<value_error>(function, "predictions[", i, "] is ", pred[i]);
-      if (!std::isfinite(truth[i])) throw_error<value_error>(function, "truth[", i, "] is ", truth[i]);
+      if (!std::isfinite(pred[i]))
+        throw_error<value_error>(function, "predictions[", i, "] is ", pred[i]);
+      if (!std::isfinite(truth[i]))
+        throw_error<value_error>(function, "truth[", i, "] is ", truth[i]);
     }
   }
   throw_error<value_error>(function, "the input holds NaN or infinity (or the error overflowed)");

@@ -49,7 +49,11 @@ double sum_squared_error(const policy& p, vector_view<const T> a, vector_view<co
 template <class T>
 double sum_absolute_error(const policy& p, vector_view<const T> a, vector_view<const T> b) {
   return detail::reduce_chunks(p, a.size(), index_t{1} << 15, [&](index_t begin, index_t end) {
-    return detail::error_sum(a.data(), b.data(), begin, end, [](auto d) { using std::abs; using ::xsimd::abs; return abs(d); });
+    return detail::error_sum(a.data(), b.data(), begin, end, [](auto d) {
+      using std::abs;
+      using ::xsimd::abs;
+      return abs(d);
+    });
   });
 }
 
