@@ -9,10 +9,17 @@ cd "$(dirname "$0")/.."
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 bash scripts/install-deps.sh test
 start=$SECONDS
-if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc >/dev/null 2>&1; then
+# The CUDA toolkit 12 or newer (C++20 in nvcc; it brings CCCL): /usr/local/cuda, or nvcc on PATH.
+nvcc_bin=/usr/local/cuda/bin/nvcc
+[ -x "$nvcc_bin" ] || nvcc_bin=$(command -v nvcc || true)
+nvcc_major=0
+if [ -n "$nvcc_bin" ]; then
+  nvcc_major=$("$nvcc_bin" --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p' | head -n 1)
+fi
+if [ "${nvcc_major:-0}" -ge 12 ]; then
   cmake --workflow --preset test-cuda
 else
-  echo "test.sh: no CUDA toolkit (nvcc, CCCL) found under /usr/local/cuda or on PATH: the Thrust tests and the CUDA compile are skipped"
+  echo "test.sh: no CUDA toolkit 12+ (nvcc, CCCL) under /usr/local/cuda or on PATH: the Thrust tests and the CUDA compile are skipped"
   cmake --workflow --preset test
 fi
 echo "test.sh: main suite took $((SECONDS - start)) s"

@@ -1,6 +1,9 @@
 // rmse and mae on a backend against the reference, on random inputs of every test size.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <vector>
+
 #include "backend.hpp"
 #include "recfuse/metrics/error.hpp"
 #include "test_support.hpp"
@@ -20,6 +23,20 @@ TEMPLATE_TEST_CASE("error metrics: backend matches reference", "[metrics][backen
     CHECK(test::close(rmse(policy, a, b), ref_rmse, test::tolerance<TestType>()));
     CHECK(test::close(mae(policy, a, b), ref_mae, test::tolerance<TestType>()));
   }
+}
+
+TEMPLATE_TEST_CASE("error metrics: large finite errors are not overflow", "[metrics][backend]",
+                   float, double) {
+  // A float error of 3e19 squares past FLT_MAX; the sum is kept in double on every backend, so
+  // this is a finite RMSE, not a NaN/infinity error.
+  const auto policy = test::backend_policy();
+  std::vector<TestType> pred(100, TestType(3e19)), truth(100, TestType(0));
+  pred[7] = TestType(-2e19);
+  const double want = rmse(exec::reference{}, pred, truth);
+  CHECK(std::isfinite(want));
+  CHECK(test::close(rmse(policy, pred, truth), want, test::tolerance<TestType>()));
+  CHECK(test::close(mae(policy, pred, truth), mae(exec::reference{}, pred, truth),
+                    test::tolerance<TestType>()));
 }
 
 TEMPLATE_TEST_CASE("error metrics: backend rejects bad input", "[metrics][backend]", float,

@@ -174,6 +174,27 @@ TEMPLATE_TEST_CASE("topk: backend matches reference", "[select][backend]", float
   }
 }
 
+TEMPLATE_TEST_CASE("topk: rows split across threads match the reference", "[select][backend]",
+                   float, double) {
+  // Enough rows and columns that the xsimd backend runs the row loop and the exclusion
+  // sorting on several threads (the sizes above all fit in one chunk).
+  using T = TestType;
+  const auto policy = test::backend_policy();
+  const index_t rows = 301, cols = 2003;
+  for (fill kind : {fill::uniform, fill::ties}) {
+    const auto s = make_scores<T>(rows * cols, kind, 77 + static_cast<int>(kind));
+    const matrix_view<const T> scores(s.data(), rows, cols);
+    const exclusion ex(rows, cols, 91);
+    const auto score = [&](index_t r, index_t j) { return scores(r, j); };
+    for (index_t k : {index_t{10}, index_t{100}}) {
+      CAPTURE(test::backend_name, static_cast<int>(kind), k);
+      const auto got = topk(policy, scores, k, ex.view());
+      check_contract(got, rows, k, cols, &ex, score, 0.0);
+      CHECK(got.indices == topk(exec::reference{}, scores, k, ex.view()).indices);
+    }
+  }
+}
+
 TEMPLATE_TEST_CASE("topk_into: backend writes strided outputs", "[select][backend]", float,
                    double) {
   using T = TestType;

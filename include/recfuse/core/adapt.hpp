@@ -69,6 +69,17 @@ concept xtensor_like = requires(C& c) {
   typename C::value_type;
 };
 
+// First element of an xtensor-like container: a view (xt::view, xt::row, strided views) shares
+// its parent's data() and starts data_offset() elements into it.
+template <class X>
+auto* first_element(X& c) {
+  if constexpr (requires { c.data_offset(); }) {
+    return c.data() + c.data_offset();
+  } else {
+    return c.data();
+  }
+}
+
 }  // namespace detail
 
 template <class C>
@@ -85,7 +96,7 @@ struct adapter<C, std::enable_if_t<detail::xtensor_like<C>>> {
       detail::throw_error<shape_error>("recfuse::as_vector", "stride ", c.strides()[0],
                                        " is not 1");
     }
-    return vector_view<T>(c.data(), n);
+    return vector_view<T>(detail::first_element(c), n);
   }
   template <class X>
   static auto matrix(X& c) {
@@ -103,7 +114,7 @@ struct adapter<C, std::enable_if_t<detail::xtensor_like<C>>> {
                                        "need row-major rows of unit stride, got strides (",
                                        c.strides()[0], ", ", c.strides()[1], ")");
     }
-    return matrix_view<T>(c.data(), rows, cols, row_stride);
+    return matrix_view<T>(detail::first_element(c), rows, cols, row_stride);
   }
 };
 

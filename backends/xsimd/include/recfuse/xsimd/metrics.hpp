@@ -3,6 +3,9 @@
 // inputs keep double-like accuracy.
 #pragma once
 
+#include <cmath>
+#include <type_traits>
+
 #include <xsimd/xsimd.hpp>
 
 #include "recfuse/metrics/error.hpp"
@@ -33,6 +36,14 @@ double error_sum(const T* a, const T* b, index_t begin, index_t end, Op op) {
   for (; i < end; ++i) {
     const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
     total += static_cast<double>(op(d));
+  }
+  if (!std::isfinite(total) && !std::is_same_v<T, double>) {
+    // A float difference or square overflowed (|error| > ~1.8e19): redo this chunk in double,
+    // as the reference does, so only NaN or infinity in the input makes the sum non-finite.
+    total = 0.0;
+    for (index_t j = begin; j < end; ++j) {
+      total += static_cast<double>(op(static_cast<double>(a[j]) - static_cast<double>(b[j])));
+    }
   }
   return total;
 }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <vector>
 
 #include "recfuse/core/config.hpp"
@@ -30,6 +32,30 @@ inline int chunk_count(const policy& p, index_t n, index_t min_chunk) {
   return static_cast<int>(std::min<index_t>(max_threads(p), by_size));
 }
 
+// An exception must not leave an OpenMP region (the runtime would call std::terminate): each
+// parallel helper catches the first one, lets the other iterations finish or skip, and rethrows
+// it on the calling thread once the region has ended.
+class first_exception {
+ public:
+  template <class F>
+  void run(F&& f) noexcept {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    try {
+      f();
+    } catch (...) {
+      bool expected = false;
+      if (failed_.compare_exchange_strong(expected, true)) error_ = std::current_exception();
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;
+};
+
 // Calls f(chunk, begin, end) for `chunks` contiguous pieces of [0, n), in parallel.
 template <class F>
 void for_chunks(int chunks, index_t n, F&& f) {
@@ -43,8 +69,10 @@ void for_chunks(int chunks, index_t n, F&& f) {
     return;
   }
 #ifdef _OPENMP
+  first_exception error;
 #pragma omp parallel for num_threads(chunks) schedule(static, 1)
-  for (int c = 0; c < chunks; ++c) body(c);
+  for (int c = 0; c < chunks; ++c) error.run([&] { body(c); });
+  error.rethrow();
 #else
   for (int c = 0; c < chunks; ++c) body(c);
 #endif
@@ -59,11 +87,15 @@ void for_each_index(const policy& p, index_t n, index_t grain, F&& f) {
     return;
   }
 #ifdef _OPENMP
+  first_exception error;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
   for (index_t b = 0; b < (n + grain - 1) / grain; ++b) {
-    const index_t end = std::min(n, (b + 1) * grain);
-    for (index_t i = b * grain; i < end; ++i) f(i);
+    error.run([&] {
+      const index_t end = std::min(n, (b + 1) * grain);
+      for (index_t i = b * grain; i < end; ++i) f(i);
+    });
   }
+  error.rethrow();
 #else
   for (index_t i = 0; i < n; ++i) f(i);
 #endif
