@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
@@ -434,5 +435,122 @@ TEMPLATE_TEST_CASE("scale: the backend rejects NaN and infinity in fit like the 
                         Catch::StartsWith("recfuse::minmax_scaler::partial_fit: " + where));
       CHECK(m.samples_seen() == rows);
     }
+  }
+}
+
+namespace {
+
+// The policies a fit is checked under: 1, 2 and 3 threads where the backend takes a thread count
+// (the xsimd policy), otherwise the backend's own policy.
+template <class P>
+std::vector<P> thread_counts(const P& policy) {
+  if constexpr (requires(P p) { p.threads = 1; }) {
+    std::vector<P> all(3, policy);
+    for (int t = 0; t < 3; ++t) all[static_cast<std::size_t>(t)].threads = t + 1;
+    return all;
+  } else {
+    return {policy};
+  }
+}
+
+// rows x cols of N(0, 1) samples (column j centred at j - 3) at row stride `stride`.
+template <class T>
+std::vector<T> normal_matrix(index_t rows, index_t cols, index_t stride, std::uint64_t seed) {
+  std::vector<T> m(static_cast<std::size_t>(rows * stride), T(-777));
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> dist(0.0, 1.0);
+  for (index_t i = 0; i < rows; ++i) {
+    for (index_t j = 0; j < cols; ++j)
+      m[static_cast<std::size_t>(i * stride + j)] = static_cast<T>(dist(rng) + double(j - 3));
+  }
+  return m;
+}
+
+// Fits x on every thread count of the backend and compares mean and variance with the
+// reference's to test::tolerance<T>() relative (1e-5 float, 1e-12 double).
+template <class T>
+void check_fit_against_reference(const matrix_view<const T>& xv) {
+  standard_scaler<T> ref;
+  ref.fit(exec::reference{}, xv);
+  const double tol = test::tolerance<T>();
+  for (const auto& policy : thread_counts(test::backend_policy())) {
+    int threads = 0;  // 0: the backend's own policy
+    if constexpr (requires { policy.threads; }) threads = policy.threads;
+    CAPTURE(threads);
+    standard_scaler<T> got;
+    got.fit(policy, xv);
+    check_vectors<T>(got.mean(), ref.mean(), tol);
+    check_vectors<T>(got.variance(), ref.variance(), tol);
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("standard_scaler: an outlier in the first row on the backend",
+                   "[scale][backend]", float, double) {
+  // A first row far out in units of the columns' spread must not cost accuracy on long inputs
+  // (a kernel that shifts by the first row and subtracts (sum d)^2 / n loses digits with n).
+  const index_t rows = 200000;
+  for (const auto& [cols, stride] :
+       {std::pair<index_t, index_t>{8, 8}, std::pair<index_t, index_t>{5, 7}}) {
+    auto x = normal_matrix<TestType>(rows, cols, stride, 11 + cols);
+    for (const double outlier : {1e5, 1e3}) {
+      CAPTURE(outlier, cols, stride);
+      for (index_t j = 0; j < cols; ++j) {  // column 1 keeps its normal first row
+        if (j != 1)
+          x[static_cast<std::size_t>(j)] = static_cast<TestType>(j % 2 ? -outlier : outlier);
+      }
+      check_fit_against_reference(matrix_view<const TestType>(x.data(), rows, cols, stride));
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("standard_scaler: outliers where the chunks of rows begin on the backend",
+                   "[scale][backend]", float, double) {
+  // The xsimd backend splits the rows into one contiguous chunk per thread, each with statistics
+  // of its own: chunk c of t begins at row rows * c / t for a strided matrix (one matrix row per
+  // pass row) and at the same rows for a contiguous one here (8 columns: pass rows of 128 matrix
+  // rows on every batch size, and rows is a multiple of 128 * 6). An outlier row sits exactly
+  // where the chunks of 2 (then 3) threads begin; on other backends they are just outliers.
+  // Fits run on 1, 2 and 3 threads.
+  const index_t rows = 128 * 6 * 250, cols = 8;
+  for (const index_t stride : {cols, cols + 1}) {
+    auto x = normal_matrix<TestType>(rows, cols, stride, 23 + stride);
+    for (const int parts : {2, 3}) {
+      for (const double outlier : {1e5, 1e3}) {
+        CAPTURE(parts, outlier, stride);
+        auto y = x;
+        for (int c = 1; c < parts; ++c) {
+          const index_t begin = rows * c / parts;
+          for (index_t j = 0; j < cols; ++j)
+            y[static_cast<std::size_t>(begin * stride + j)] =
+                static_cast<TestType>(j % 2 ? -outlier : outlier);
+        }
+        check_fit_against_reference(matrix_view<const TestType>(y.data(), rows, cols, stride));
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("scale: a band of huge rows in long data fits on the backend",
+                   "[scale][backend]", float, double) {
+  // Rows 9000-9099 at 1e19 * (1 + j) (float: in column 0 each square is finite but a block's sum
+  // of 64 of them overflows float, from column 1 on the squares overflow too; the backend must
+  // redo the chunk in double) or 1e150 * (1 + j) (double), the rest N(0, 1); contiguous (pass rows
+  // of 200 matrix rows) and strided (one row per pass row: a block of 64 big rows).
+  const index_t rows = 20000, cols = 5;
+  const double big = std::is_same_v<TestType, float> ? 1e19 : 1e150;
+  for (const index_t stride : {cols, cols + 1}) {
+    CAPTURE(stride);
+    auto x = normal_matrix<TestType>(rows, cols, stride, 3);
+    for (index_t i = 9000; i < 9100; ++i) {
+      for (index_t j = 0; j < cols; ++j)
+        x[static_cast<std::size_t>(i * stride + j)] += static_cast<TestType>(big * double(1 + j));
+    }
+    const matrix_view<const TestType> xv(x.data(), rows, cols, stride);
+    check_fit_against_reference(xv);
+    standard_scaler<TestType> got;
+    got.fit(test::backend_policy(), xv);
+    for (index_t j = 0; j < cols; ++j) CHECK(std::isfinite(got.variance()[j]));
   }
 }

@@ -126,6 +126,22 @@ TEST_CASE("standard_scaler: one row, and a single column", "[scale][reference]")
   check_values(s.variance(), {1.25}, 1e-15);
 }
 
+TEMPLATE_TEST_CASE("standard_scaler: a far-out first row costs the reference no digits",
+                   "[scale][reference]", float, double) {
+  // 1e8, then 2^19 copies of v = T(0.1): mean (1e8 + 2^19 v) / (2^19 + 1), and m2 = (1e8 - v)^2
+  // * 2^19 / (2^19 + 1) (one point against the others). Summing x - 1e8 rounds at every step
+  // (the running sum passes 5e13); the sum of the deviations from that first mean repairs it.
+  const index_t n = (index_t{1} << 19) + 1;
+  std::vector<TestType> x(static_cast<std::size_t>(n), TestType(0.1));
+  x[0] = TestType(1e8);
+  const double v = static_cast<double>(TestType(0.1)), big = static_cast<double>(TestType(1e8));
+  const double m = static_cast<double>(n), others = m - 1;
+  standard_scaler<TestType> s;
+  s.fit(exec::reference{}, view(x, n, 1));
+  CHECK(s.mean()[0] == Approx((big + others * v) / m).epsilon(1e-10));
+  CHECK(s.variance()[0] == Approx((big - v) * (big - v) * others / m / m).epsilon(1e-11));
+}
+
 TEST_CASE("standard_scaler: partial_fit merges batches the Chan way", "[scale][reference]") {
   // Batches (1 2 7; 3 2 7) and (5 6 7; 7 6 7): means (2 2 7), (6 6 7); m2 (2 0 0) each.
   // delta = 4: mean = 2 + 4 * 2/4 = 4; m2 = 2 + 2 + 16 * 2 * 2 / 4 = 20 -> var 5 (col 0),

@@ -6,6 +6,8 @@
 //   column_moments(policy, x, mean, m2)      per-column mean and sum of squared deviations
 //   column_min_max(policy, x, min, max)      per-column min and max
 //   affine_columns(policy, in, out, mul, add) out(i, j) = in(i, j) * mul[j] + add[j]
+//                                             (here in double, rounded to T once; backends may
+//                                             round mul and add to T and work in T)
 //   scale_rows_to_unit_l2(policy, in, out)    out row = in row / ||in row||_2
 // Contracts every backend keeps:
 //   - column_moments and column_min_max get rows >= 1 and cols >= 1. A column that holds NaN or
@@ -118,7 +120,8 @@ namespace reference {
 namespace detail {
 
 // Mean and m2 of every column of x (rows >= 1), shifted by the first row so that a constant
-// column gives exactly its value and m2 == 0, then corrected two-pass (Chan, Golub, LeVeque).
+// column gives exactly its value and m2 == 0, then corrected two-pass (Chan, Golub, LeVeque):
+// both the mean and m2 are refined by the sum of the deviations from the first-pass mean.
 template <class T>
 void moments(matrix_view<const T> x, double* mean, double* m2) {
   const index_t rows = x.rows();
@@ -132,7 +135,9 @@ void moments(matrix_view<const T> x, double* mean, double* m2) {
   }
   const double n = static_cast<double>(rows);
   for (index_t j = 0; j < cols; ++j) mean[j] = static_cast<double>(first[j]) + mean[j] / n;
-  // m2 = sum d^2 - (sum d)^2 / n with d = x - mean: the second term removes the mean's rounding.
+  // m2 = sum d^2 - (sum d)^2 / n with d = x - mean: the second term removes the mean's rounding,
+  // and mean + (sum d) / n is the mean to the rounding of the deviations (the first pass summed
+  // x - first, which loses digits with n when the first row is far from the rest).
   std::vector<double> sum_d(static_cast<std::size_t>(cols), 0.0);
   for (index_t j = 0; j < cols; ++j) m2[j] = 0.0;
   for (index_t i = 0; i < rows; ++i) {
@@ -143,7 +148,10 @@ void moments(matrix_view<const T> x, double* mean, double* m2) {
       m2[j] += d * d;
     }
   }
-  for (index_t j = 0; j < cols; ++j) m2[j] = std::max(0.0, m2[j] - sum_d[j] * sum_d[j] / n);
+  for (index_t j = 0; j < cols; ++j) {
+    m2[j] = std::max(0.0, m2[j] - sum_d[j] * sum_d[j] / n);
+    mean[j] += sum_d[j] / n;
+  }
 }
 
 // ||x||_2 of n elements as scale * root, with scale a power of two (1 unless rescaling was

@@ -11,8 +11,11 @@
 // - scale() = (hi - lo) / data_range and offset() = lo - data_min * scale() (scikit-learn's
 //   scale_ and min_), where a range below 10 double epsilons counts as 1, so a constant column
 //   maps to lo. transform: out = x * scale + offset; inverse_transform: out = (x - offset) / scale,
-//   computed as x * (1 / scale) + (-offset / scale). The per-column factors are rounded to T on
-//   every backend. Values outside the fitted range map outside [lo, hi] (no clipping).
+//   computed as x * (1 / scale) + (-offset / scale). Both maps are x * mul + add with per-column
+//   factors kept in double: the reference evaluates x * mul + add in double and rounds the result
+//   to T; the xsimd backend rounds the factors to T once per call and evaluates an fma in T, so the
+//   two agree to about eps(T) * (|x * mul| + |add|). Values outside the fitted range map outside
+//   [lo, hi] (no clipping).
 // - NaN and infinity: fit and partial_fit reject them with value_error naming the function and
 //   the first offending entry; transform and inverse_transform propagate them unchecked.
 // Errors: lo >= hi, or a non-finite bound, is a value_error at construction. The rest is as for

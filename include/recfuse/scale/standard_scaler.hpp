@@ -14,9 +14,12 @@
 //   so far; scale() is sqrt(variance), except that a column whose variance is zero within the
 //   rounding error of its computation (scikit-learn's _is_constant_feature rule) gets scale 1,
 //   so a constant column maps to 0 instead of NaN. All three are computed whatever the flags.
-// - transform: out = (x - mean) / scale, computed as x * (1 / scale) + (-mean / scale) with the
-//   per-column factors rounded to T (on every backend); with_mean = false drops the mean,
-//   with_std = false drops the scale. inverse_transform: out = x * scale + mean.
+// - transform: out = (x - mean) / scale, computed as x * mul + add with the per-column factors
+//   mul = 1 / scale and add = -mean / scale kept in double; with_mean = false drops the mean,
+//   with_std = false drops the scale. inverse_transform: out = x * scale + mean. The reference
+//   evaluates x * mul + add in double and rounds the result to T; the xsimd backend rounds mul
+//   and add to T once per call and evaluates an fma in T. The two agree to about
+//   eps(T) * (|x * mul| + |add|), a few ulps of T unless |mean| is large in units of scale.
 // - partial_fit merges the statistics of each batch with those seen so far by Chan, Golub and
 //   LeVeque's pairwise update, so fitting in batches gives what fitting at once gives, to
 //   rounding. fit resets, then fits. A batch of 0 rows after something was seen is a no-op.

@@ -11,10 +11,13 @@
 //
 // - affine_columns (transform / inverse_transform): out = fma(x, mul, add) with per-column
 //   factors rounded to T once per call.
-// - column_moments (fit): per chunk, x - shift (shift = the chunk's first row) summed and squared
-//   in T batches over blocks of 64 rows, flushed to double; the chunk's mean and m2 follow and
-//   chunks are merged by Chan's update in chunk order. A chunk whose T sums overflowed is redone
-//   in double by the reference, so only NaN or infinity in the data gives a non-finite result.
+// - column_moments (fit): per chunk, blocks of 64 rows; each block's deviations from a centre
+//   (the mean of the chunk's rows before it; the block's own mean for the first block) summed
+//   and squared in T batches, the block's mean and m2 (corrected two-pass) in double, merged into
+//   the chunk's running mean and m2 by Chan's update; chunks are merged the same way in chunk
+//   order. The error is a few eps(T) times the m2 itself, whatever the data's offset, length or
+//   outliers. A chunk whose T sums overflowed is redone in double by the reference, so only NaN
+//   or infinity in the data gives a non-finite result.
 // - column_min_max (fit): ::xsimd::min / max batches, plus a batch sum of x - x that turns NaN
 //   when a NaN or infinity went by (min / max alone may skip NaN).
 // - scale_rows_to_unit_l2: per block of rows, sums of squares in T batches, 1 / sqrt of them in
@@ -122,38 +125,94 @@ void affine_rows(const T* x, index_t xs, T* y, index_t ys, index_t n, index_t wi
 }
 
 // Mean and m2 per column of n pass rows of `width` (a multiple of cols), i.e. n * width / cols
-// samples, from sums of x - shift in T flushed to double every 64 rows.
+// samples, a block of at most 64 rows at a time: sums of d = x - c and of d^2 in T batches, where
+// c is, per position, the mean of the rows before the block (rounded to T), and for the first
+// block the block's own mean (the sum of x - the block's first row, in T: a first pass over it).
+// In double, the block's mean c + sum d / nb and m2 sum d^2 - (sum d)^2 / nb (the corrected
+// two-pass formula) are merged into the position's running mean and m2 by Chan's update.
+// Rounding: each block's T sums err by a few eps(T) times its sum of d^2, which is its own m2
+// plus nb (c - its mean)^2, Chan's between-blocks term (up to a factor 2: the rows before are at
+// least as many as the block's). So the error is a few eps(T) times the m2 of the whole, however
+// far the data sit from zero, and a lone outlier (first row or not) costs nothing but its own
+// rounding. A constant column gives exactly its value and m2 = 0. Positions of the same column
+// are merged at the end, in order.
 template <class T>
 void moments_rows(const T* x, index_t stride, index_t n, index_t width, index_t cols, double* mean,
                   double* m2) {
   using batch = ::xsimd::batch<T>;
   constexpr auto lanes = static_cast<index_t>(batch::size);
   constexpr index_t row_block = 64;
-  std::vector<T> shift(static_cast<std::size_t>(round_up_to_batch<T>(width)), T(0));
-  for (index_t q = 0; q < width; q += cols) std::copy(x, x + cols, shift.data() + q);
-  std::vector<double> s1(static_cast<std::size_t>(width), 0.0),
-      s2(static_cast<std::size_t>(width), 0.0);
-  const auto block =
-      static_cast<std::size_t>(round_up_to_batch<T>(std::min(width, scale_column_block)));
-  std::vector<T> a1(block), a2(block);
-  const T* k = shift.data();
+  const index_t padded = round_up_to_batch<T>(std::min(width, scale_column_block));
+  // Per position of the column block, zero padded to whole batches: the shift c, the sums of
+  // d = x - c (first of x - the first row) and of d^2.
+  std::vector<T> work(static_cast<std::size_t>(3 * padded), T(0));
+  T* const cs = work.data();
+  T* const a1 = cs + padded;
+  T* const a2 = a1 + padded;
+  std::vector<double> pmean(static_cast<std::size_t>(width), 0.0),
+      pm2(static_cast<std::size_t>(width), 0.0);
   for (index_t c0 = 0; c0 < width; c0 += scale_column_block) {
     const index_t c1 = std::min(width, c0 + scale_column_block);
     const index_t full = c0 + (c1 - c0) / lanes * lanes;
-    // Accumulators of position j are at acc1 + (j - c0); xj points at x's position j.
-    T* acc1 = a1.data();
-    T* acc2 = a2.data();
-    auto update = [&](const T* xj, index_t j) {
-      const batch d = batch::load_unaligned(xj) - batch::load_unaligned(k + j);
-      T* p1 = acc1 + (j - c0);
-      T* p2 = acc2 + (j - c0);
+    std::fill(work.begin(), work.end(), T(0));  // the padding stays 0: 0 - 0 in a partial batch
+    // Position j's entries are at cs + (j - c0) and so on; xj points at x's position j.
+    auto sum_d = [&](const T* xj, index_t j) {
+      T* p = a1 + (j - c0);
+      const batch d = batch::load_unaligned(xj) - batch::load_unaligned(cs + (j - c0));
+      (batch::load_unaligned(p) + d).store_unaligned(p);
+    };
+    auto sums = [&](const T* xj, index_t j) {
+      T* p1 = a1 + (j - c0);
+      T* p2 = a2 + (j - c0);
+      const batch d = batch::load_unaligned(xj) - batch::load_unaligned(cs + (j - c0));
       (batch::load_unaligned(p1) + d).store_unaligned(p1);
       ::xsimd::fma(d, d, batch::load_unaligned(p2)).store_unaligned(p2);
     };
+    // Rows [r0, r1) of the row's last partial batch, through a zero-padded buffer.
+    auto tail = [&](index_t r0, index_t r1, auto&& f) {
+      for (index_t r = r0; r < r1; ++r) {
+        T buf[lanes] = {};
+        std::copy(x + r * stride + full, x + r * stride + c1, buf);
+        f(buf, full);
+      }
+    };
     for (index_t r0 = 0; r0 < n; r0 += row_block) {
       const index_t r1 = std::min(n, r0 + row_block);
-      std::fill(a1.begin(), a1.end(), T(0));
-      std::fill(a2.begin(), a2.end(), T(0));
+      const index_t nb = r1 - r0;
+      std::fill(a1, a1 + padded, T(0));
+      std::fill(a2, a2 + padded, T(0));
+      if (r0 == 0) {  // c = the first row + the mean of x - the first row
+        std::copy(x + c0, x + c1, cs);
+        index_t r = 1;
+        for (; r + 4 <= r1; r += 4) {
+          const T* x0 = x + r * stride;
+          const T* x1 = x0 + stride;
+          const T* x2 = x1 + stride;
+          const T* x3 = x2 + stride;
+          for (index_t j = c0; j < full; j += lanes) {
+            const batch f = batch::load_unaligned(cs + (j - c0));
+            const batch d0 = batch::load_unaligned(x0 + j) - f;
+            const batch d1 = batch::load_unaligned(x1 + j) - f;
+            const batch d2 = batch::load_unaligned(x2 + j) - f;
+            const batch d3 = batch::load_unaligned(x3 + j) - f;
+            T* p = a1 + (j - c0);
+            (batch::load_unaligned(p) + ((d0 + d1) + (d2 + d3))).store_unaligned(p);
+          }
+        }
+        for (; r < r1; ++r) {
+          for (index_t j = c0; j < full; j += lanes) sum_d(x + r * stride + j, j);
+        }
+        if (full < c1) tail(1, r1, sum_d);
+        const batch inv(T(1) / static_cast<T>(nb));
+        for (index_t j = 0; j < padded; j += lanes) {
+          ::xsimd::fma(batch::load_unaligned(a1 + j), inv, batch::load_unaligned(cs + j))
+              .store_unaligned(cs + j);
+        }
+        std::fill(a1, a1 + padded, T(0));
+      } else {  // c = the running mean
+        for (index_t q = c0; q < c1; ++q)
+          cs[q - c0] = static_cast<T>(pmean[static_cast<std::size_t>(q)]);
+      }
       index_t r = r0;
       for (; r + 4 <= r1; r += 4) {
         const T* x0 = x + r * stride;
@@ -161,13 +220,13 @@ void moments_rows(const T* x, index_t stride, index_t n, index_t width, index_t 
         const T* x2 = x1 + stride;
         const T* x3 = x2 + stride;
         for (index_t j = c0; j < full; j += lanes) {
-          const batch kj = batch::load_unaligned(k + j);
-          const batch d0 = batch::load_unaligned(x0 + j) - kj;
-          const batch d1 = batch::load_unaligned(x1 + j) - kj;
-          const batch d2 = batch::load_unaligned(x2 + j) - kj;
-          const batch d3 = batch::load_unaligned(x3 + j) - kj;
-          T* p1 = acc1 + (j - c0);
-          T* p2 = acc2 + (j - c0);
+          const batch c = batch::load_unaligned(cs + (j - c0));
+          const batch d0 = batch::load_unaligned(x0 + j) - c;
+          const batch d1 = batch::load_unaligned(x1 + j) - c;
+          const batch d2 = batch::load_unaligned(x2 + j) - c;
+          const batch d3 = batch::load_unaligned(x3 + j) - c;
+          T* p1 = a1 + (j - c0);
+          T* p2 = a2 + (j - c0);
           (batch::load_unaligned(p1) + ((d0 + d1) + (d2 + d3))).store_unaligned(p1);
           batch q = batch::load_unaligned(p2);
           q = ::xsimd::fma(d0, d0, q);
@@ -178,36 +237,38 @@ void moments_rows(const T* x, index_t stride, index_t n, index_t width, index_t 
         }
       }
       for (; r < r1; ++r) {
-        for (index_t j = c0; j < full; j += lanes) update(x + r * stride + j, j);
+        for (index_t j = c0; j < full; j += lanes) sums(x + r * stride + j, j);
       }
-      if (full < c1) {  // the row's last partial batch; its zero padding meets a zero shift
-        for (r = r0; r < r1; ++r) {
-          T buf[lanes] = {};
-          std::copy(x + r * stride + full, x + r * stride + c1, buf);
-          update(buf, full);
-        }
-      }
+      if (full < c1) tail(r0, r1, sums);
+      // Chan's update of each position's running (r0, mean, m2) with the block's (nb, mean, m2).
+      const double n_b = static_cast<double>(nb);
+      const double inv_b = 1.0 / n_b;
+      const double w = n_b / static_cast<double>(r1);
+      const double naw = static_cast<double>(r0) * w;
       for (index_t q = c0; q < c1; ++q) {
-        s1[static_cast<std::size_t>(q)] += static_cast<double>(acc1[q - c0]);
-        s2[static_cast<std::size_t>(q)] += static_cast<double>(acc2[q - c0]);
+        const double s = static_cast<double>(a1[q - c0]);
+        double vb = static_cast<double>(a2[q - c0]) - s * s * inv_b;
+        vb = vb < 0.0 ? 0.0 : vb;  // keeps NaN
+        const auto k = static_cast<std::size_t>(q);
+        const double delta = (static_cast<double>(cs[q - c0]) + s * inv_b) - pmean[k];
+        pmean[k] += delta * w;
+        pm2[k] += vb + delta * delta * naw;
       }
     }
   }
-  std::fill(mean, mean + cols, 0.0);
-  std::fill(m2, m2 + cols, 0.0);
-  for (index_t q = 0, j = 0; q < width; ++q) {  // j = q % cols
-    mean[j] += s1[static_cast<std::size_t>(q)];
-    m2[j] += s2[static_cast<std::size_t>(q)];
+  // Positions q = j, j + cols, ... hold column j's samples, n of them each.
+  std::copy(pmean.begin(), pmean.begin() + cols, mean);
+  std::copy(pm2.begin(), pm2.begin() + cols, m2);
+  const auto count = static_cast<double>(n);
+  for (index_t q = cols, j = 0; q < width; ++q) {  // j = q % cols
+    const auto k = static_cast<std::size_t>(q);
+    ::recfuse::detail::chan_merge(static_cast<double>(q / cols) * count, mean[j], m2[j], count,
+                                  pmean[k], pm2[k]);
     if (++j == cols) j = 0;
   }
-  const auto count = static_cast<double>(n * (width / cols));
   bool finite = true;
-  for (index_t j = 0; j < cols; ++j) {
-    const double sum = mean[j];
-    mean[j] = static_cast<double>(shift[static_cast<std::size_t>(j)]) + sum / count;
-    m2[j] = std::max(0.0, m2[j] - sum * sum / count);
+  for (index_t j = 0; j < cols; ++j)
     finite = finite && std::isfinite(mean[j]) && std::isfinite(m2[j]);
-  }
   if (!finite) {  // T sums overflowed, or NaN / infinity in x: redo in double
     const matrix_view<const T> rows = width == cols
                                           ? matrix_view<const T>(x, n, cols, stride)
