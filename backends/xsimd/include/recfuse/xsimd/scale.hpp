@@ -471,43 +471,67 @@ void affine_columns(const policy& p, matrix_view<const T> in, matrix_view<T> out
   }
 }
 
+namespace detail {
+
+// Runs a per-column fit kernel over x in parts: one part per thread chunk of pass rows, and a
+// last part for the rows left over by the layout. rows_fn(first, stride, pass_rows, width,
+// out_a, out_b) fills the part's two per-column arrays; returns the parts' arrays (parts x cols,
+// row-major) and each part's number of matrix rows, for the caller to merge in part order.
+struct column_parts {
+  std::vector<double> a, b, rows;
+  std::size_t count = 0;
+};
+
+template <class T, class RowsFn>
+column_parts fit_parts(const policy& p, matrix_view<const T> x, RowsFn rows_fn) {
+  const index_t cols = x.cols();
+  const bool flat = x.contiguous();
+  const auto lay = make_scale_layout<T>(x.rows(), cols, flat);
+  const index_t stride = flat ? lay.width : x.stride();
+  const int chunks =
+      lay.rows == 0 ? 0
+                    : chunk_count(p, lay.rows, std::max<index_t>(1, scale_min_chunk / lay.width));
+  const auto cs = static_cast<std::size_t>(cols);
+  column_parts parts;
+  parts.count = static_cast<std::size_t>(chunks) + (lay.left > 0 ? 1 : 0);
+  parts.a.resize(parts.count * cs);
+  parts.b.resize(parts.count * cs);
+  parts.rows.resize(parts.count);
+  if (chunks > 0) {
+    for_chunks(chunks, lay.rows, [&](int c, index_t b, index_t e) {
+      const auto at = static_cast<std::size_t>(c) * cs;
+      rows_fn(x.data() + b * stride, stride, e - b, lay.width, &parts.a[at], &parts.b[at]);
+      parts.rows[static_cast<std::size_t>(c)] = static_cast<double>((e - b) * lay.group);
+    });
+  }
+  if (lay.left > 0) {
+    const auto at = static_cast<std::size_t>(chunks) * cs;
+    rows_fn(x.data() + lay.rows * stride, 0, 1, lay.left * cols, &parts.a[at], &parts.b[at]);
+    parts.rows[static_cast<std::size_t>(chunks)] = static_cast<double>(lay.left);
+  }
+  return parts;
+}
+
+}  // namespace detail
+
 template <class T>
 void column_moments(const policy& p, matrix_view<const T> x, vector_view<double> mean,
                     vector_view<double> m2) {
   const index_t cols = x.cols();
-  const bool flat = x.contiguous();
-  const auto lay = detail::make_scale_layout<T>(x.rows(), cols, flat);
-  const index_t stride = flat ? lay.width : x.stride();
-  const int chunks =
-      lay.rows == 0 ? 0
-                    : detail::chunk_count(
-                          p, lay.rows, std::max<index_t>(1, detail::scale_min_chunk / lay.width));
-  const int parts = chunks + (lay.left > 0 ? 1 : 0);
   const auto cs = static_cast<std::size_t>(cols);
-  std::vector<double> part_mean(static_cast<std::size_t>(parts) * cs), part_m2(part_mean.size());
-  std::vector<double> part_n(static_cast<std::size_t>(parts));
-  if (chunks > 0) {
-    detail::for_chunks(chunks, lay.rows, [&](int c, index_t b, index_t e) {
-      detail::moments_rows(x.data() + b * stride, stride, e - b, lay.width, cols,
-                           &part_mean[c * cs], &part_m2[c * cs]);
-      part_n[static_cast<std::size_t>(c)] = static_cast<double>((e - b) * lay.group);
-    });
-  }
-  if (lay.left > 0) {
-    detail::moments_rows(x.data() + lay.rows * stride, 0, 1, lay.left * cols, cols,
-                         &part_mean[static_cast<std::size_t>(chunks) * cs],
-                         &part_m2[static_cast<std::size_t>(chunks) * cs]);
-    part_n[static_cast<std::size_t>(chunks)] = static_cast<double>(lay.left);
-  }
-  std::copy(part_mean.begin(), part_mean.begin() + cols, mean.data());
-  std::copy(part_m2.begin(), part_m2.begin() + cols, m2.data());
-  double n = part_n[0];
-  for (std::size_t c = 1; c < static_cast<std::size_t>(parts); ++c) {
+  const auto parts = detail::fit_parts(
+      p, x, [&](const T* first, index_t stride, index_t n, index_t width, double* a, double* b) {
+        detail::moments_rows(first, stride, n, width, cols, a, b);
+      });
+  std::copy(parts.a.begin(), parts.a.begin() + cols, mean.data());
+  std::copy(parts.b.begin(), parts.b.begin() + cols, m2.data());
+  double n = parts.rows[0];
+  for (std::size_t c = 1; c < parts.count; ++c) {
     for (std::size_t j = 0; j < cs; ++j) {
-      ::recfuse::detail::chan_merge(n, mean.data()[j], m2.data()[j], part_n[c],
-                                    part_mean[c * cs + j], part_m2[c * cs + j]);
+      ::recfuse::detail::chan_merge(n, mean.data()[j], m2.data()[j], parts.rows[c],
+                                    parts.a[c * cs + j], parts.b[c * cs + j]);
     }
-    n += part_n[c];
+    n += parts.rows[c];
   }
 }
 
@@ -515,33 +539,17 @@ template <class T>
 void column_min_max(const policy& p, matrix_view<const T> x, vector_view<double> lo,
                     vector_view<double> hi) {
   const index_t cols = x.cols();
-  const bool flat = x.contiguous();
-  const auto lay = detail::make_scale_layout<T>(x.rows(), cols, flat);
-  const index_t stride = flat ? lay.width : x.stride();
-  const int chunks =
-      lay.rows == 0 ? 0
-                    : detail::chunk_count(
-                          p, lay.rows, std::max<index_t>(1, detail::scale_min_chunk / lay.width));
-  const int parts = chunks + (lay.left > 0 ? 1 : 0);
   const auto cs = static_cast<std::size_t>(cols);
-  std::vector<double> part_lo(static_cast<std::size_t>(parts) * cs), part_hi(part_lo.size());
-  if (chunks > 0) {
-    detail::for_chunks(chunks, lay.rows, [&](int c, index_t b, index_t e) {
-      detail::min_max_rows(x.data() + b * stride, stride, e - b, lay.width, cols, &part_lo[c * cs],
-                           &part_hi[c * cs]);
-    });
-  }
-  if (lay.left > 0) {
-    detail::min_max_rows(x.data() + lay.rows * stride, 0, 1, lay.left * cols, cols,
-                         &part_lo[static_cast<std::size_t>(chunks) * cs],
-                         &part_hi[static_cast<std::size_t>(chunks) * cs]);
-  }
+  const auto parts = detail::fit_parts(
+      p, x, [&](const T* first, index_t stride, index_t n, index_t width, double* a, double* b) {
+        detail::min_max_rows(first, stride, n, width, cols, a, b);
+      });
   for (std::size_t j = 0; j < cs; ++j) {
-    double l = part_lo[j], h = part_hi[j];
-    for (std::size_t c = 1; c < static_cast<std::size_t>(parts); ++c) {
-      const double pl = part_lo[c * cs + j];
+    double l = parts.a[j], h = parts.b[j];
+    for (std::size_t c = 1; c < parts.count; ++c) {
+      const double pl = parts.a[c * cs + j];
       l = std::isnan(l) || std::isnan(pl) ? pl + l : std::min(l, pl);  // NaN sticks
-      h = std::max(h, part_hi[c * cs + j]);
+      h = std::max(h, parts.b[c * cs + j]);
     }
     lo[static_cast<index_t>(j)] = l;
     hi[static_cast<index_t>(j)] = h;
