@@ -18,7 +18,8 @@ TEST_CASE("xsimd parallel helpers rethrow the first exception on the caller", "[
                                                if (c == 1) throw std::runtime_error("chunk 1");
                                              }),
                     "chunk 1");
-  CHECK(pieces == 2);
+  // Once a piece has failed, pieces not yet started are skipped, so 1 or 2 ran.
+  CHECK((pieces == 1 || pieces == 2));
   CHECK_THROWS_AS(simd::detail::for_each_index(two, 4096, 16,
                                                [&](index_t i) {
                                                  if (i == 3000) throw std::length_error("i");
