@@ -2,6 +2,7 @@
 // Libraries should include the component headers they use.
 #pragma once
 
+#include "recfuse/xsimd/factorize_biased.hpp"
 #include "recfuse/xsimd/factorize_implicit.hpp"
 #include "recfuse/xsimd/metrics.hpp"
 #include "recfuse/xsimd/ranking.hpp"

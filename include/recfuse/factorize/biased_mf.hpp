@@ -1,0 +1,271 @@
+// recfuse: explicit-rating matrix factorization with biases, trained by SGD or by ALS.
+//
+//   recfuse::exec::xsimd cpu;
+//   auto model = recfuse::fit_biased_sgd(cpu, train.view());        // or fit_biased_als
+//   recfuse::predict(cpu, model, users, items, out);                 // clipped ratings
+//   float b_u = recfuse::fold_in_user(cpu, model, items, ratings, p_u);  // a user not in model
+//   recfuse::refit_users(cpu, model, data.view(), users);            // re-solve some rows
+//
+// Model: r(u, i) = mu + b_u + b_i + p_u . q_i, clipped to [min_rating, max_rating]; mu is the
+// mean of the training values and [min_rating, max_rating] their range. Factors start as
+// init_scale times an approximately standard normal number from a portable generator seeded by
+// options.seed (bit-identical on every platform); biases start at 0.
+//
+// - fit_biased_sgd: per rating, the Funk / Surprise SVD step (reference::biased_sgd_update)
+//   with learning rate learning_rate * learning_rate_decay^epoch. Ratings are cut into
+//   blocks x blocks tiles by seeded permutations of users and items and each tile's order is
+//   shuffled once; each epoch runs `blocks` rounds of tiles that share no user and no item
+//   (sgd_options). The model depends on the seed and `blocks`, never on the thread count.
+// - fit_biased_als: `iterations` sweeps, each solving every user's [b_u, p_u] against fixed
+//   items, then every item's [b_i, q_i] against fixed users: a ridge problem over the row's
+//   ratings with features [1, q_i], targets r - mu - b_i and penalty reg_bias * n_u on b_u,
+//   reg_factor * n_u on p_u (weighted lambda), solved by Cholesky in double. mu is fixed.
+// - A user or item with no training ratings gets zero factors and a zero bias (ALS), or keeps
+//   its initial factors and a zero bias (SGD); either way its factors add about nothing.
+// - predict: ids outside [0, users) or [0, items), negative ones included, are unseen and
+//   drop their terms (mu + the known bias); never an error.
+// - fold_in_user: the ALS user step for a new user's (item, rating) list against the model's
+//   fixed items; returns b_u and writes p_u. An empty list gives 0 and zero factors.
+// - refit_users / refit_items: the ALS step for the listed rows (duplicates allowed) from
+//   `data`, which must have the model's users and items; the other rows are untouched.
+//   fold_in_user and refit_* use options.reg_bias and reg_factor only.
+//
+// Errors (messages start with the function's name): bad options, each naming the option and
+// its value (value_error); empty training data (value_error); a rating list whose lengths
+// differ, factors_out not of length model.factors, predict inputs of different lengths, data
+// whose users / items differ from the model's, a model whose arrays do not match its sizes
+// (shape_error); an id outside its range in the data, in fold_in_user's items or in refit's
+// list (index_error); NaN or infinite ratings (value_error, naming the entry).
+//
+// Complexity: SGD O(epochs * ratings * k); ALS per sweep O(ratings * k^2 + (users + items) *
+// k^3). See docs/factorize.md.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "recfuse/core/execution.hpp"
+#include "recfuse/core/sparse.hpp"
+#include "recfuse/core/views.hpp"
+#include "recfuse/factorize/model.hpp"
+#include "recfuse/reference/factorize_biased.hpp"
+
+namespace recfuse {
+namespace detail::bmf {
+
+inline constexpr int max_blocks = 1024;
+
+inline void check_factors(const char* fn, index_t factors) {
+  if (factors < 1 || factors > INT32_MAX) {
+    throw_error<value_error>(fn, "options.factors is ", factors,
+                             " (need 1 <= factors <= ", INT32_MAX, ")");
+  }
+}
+
+inline void check_non_negative(const char* fn, const char* name, double v) {
+  if (!(v >= 0.0) || !std::isfinite(v)) {
+    throw_error<value_error>(fn, "options.", name, " is ", v, " (need a finite value >= 0)");
+  }
+}
+
+inline void check_regularization(const char* fn, double reg_bias, double reg_factor) {
+  check_non_negative(fn, "reg_bias", reg_bias);
+  check_non_negative(fn, "reg_factor", reg_factor);
+}
+
+inline void check_options(const char* fn, const sgd_options& o) {
+  check_factors(fn, o.factors);
+  if (o.epochs < 0) throw_error<value_error>(fn, "options.epochs is ", o.epochs, " (need >= 0)");
+  if (!(o.learning_rate > 0.0) || !std::isfinite(o.learning_rate)) {
+    throw_error<value_error>(fn, "options.learning_rate is ", o.learning_rate,
+                             " (need a finite value > 0)");
+  }
+  if (!(o.learning_rate_decay > 0.0 && o.learning_rate_decay <= 1.0)) {
+    throw_error<value_error>(fn, "options.learning_rate_decay is ", o.learning_rate_decay,
+                             " (need 0 < decay <= 1)");
+  }
+  check_regularization(fn, o.reg_bias, o.reg_factor);
+  check_non_negative(fn, "init_scale", o.init_scale);
+  if (o.blocks < 1 || o.blocks > max_blocks) {
+    throw_error<value_error>(fn, "options.blocks is ", o.blocks,
+                             " (need 1 <= blocks <= ", max_blocks, ")");
+  }
+}
+
+inline void check_options(const char* fn, const als_options& o) {
+  check_factors(fn, o.factors);
+  if (o.iterations < 0) {
+    throw_error<value_error>(fn, "options.iterations is ", o.iterations, " (need >= 0)");
+  }
+  check_regularization(fn, o.reg_bias, o.reg_factor);
+  check_non_negative(fn, "init_scale", o.init_scale);
+}
+
+template <class T>
+void check_data(const char* fn, const char* name, const interactions_view<T>& d) {
+  static_assert(std::is_floating_point_v<T>, "recfuse biased MF: ratings must be float or double");
+  check_interactions(fn, name, d);
+  if (d.size() == 0) throw_error<value_error>(fn, name, " is empty (0 ratings)");
+}
+
+template <class T>
+void check_model(const char* fn, const biased_mf_model<T>& m) {
+  static_assert(std::is_floating_point_v<T>, "recfuse biased MF: models hold float or double");
+  const index_t users = m.users, items = m.items, factors = m.factors;
+  if (users < 0 || items < 0 || factors < 0 || users > INT32_MAX || items > INT32_MAX ||
+      factors > INT32_MAX) {
+    throw_error<shape_error>(fn, "model has users = ", m.users, ", items = ", m.items,
+                             ", factors = ", m.factors);
+  }
+  auto same = [&](const char* what, std::size_t have, index_t want) {
+    if (have != static_cast<std::size_t>(want)) {
+      throw_error<shape_error>(fn, "model.", what, " has ", have, " elements but the model's ",
+                               "sizes need ", want);
+    }
+  };
+  same("user_bias", m.user_bias.size(), m.users);
+  same("item_bias", m.item_bias.size(), m.items);
+  same("user_factors", m.user_factors.size(), m.users * m.factors);
+  same("item_factors", m.item_factors.size(), m.items * m.factors);
+}
+
+// The listed ids, checked against [0, n), sorted and without duplicates.
+inline std::vector<std::int32_t> checked_rows(const char* fn, const char* name,
+                                              vector_view<const std::int32_t> ids, index_t n) {
+  check_vector(fn, name, ids);
+  std::vector<std::int32_t> rows(ids.begin(), ids.end());
+  for (index_t j = 0; j < ids.size(); ++j) {
+    if (ids[j] < 0 || ids[j] >= n) {
+      throw_error<index_error>(fn, name, "[", j, "] is ", ids[j], ", outside [0, ", n, ")");
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+template <class Policy, class T>
+void refit(const char* fn, const Policy& policy, biased_mf_model<T>& model,
+           const interactions_view<T>& data, vector_view<const std::int32_t> ids, side sd,
+           const als_options& o) {
+  check_regularization(fn, o.reg_bias, o.reg_factor);
+  check_model(fn, model);
+  if (data.users != model.users || data.items != model.items) {
+    throw_error<shape_error>(fn, "data has users = ", data.users, ", items = ", data.items,
+                             " but the model has users = ", model.users, ", items = ", model.items);
+  }
+  check_data(fn, "data", data);
+  const bool users = sd == side::users;
+  const auto rows =
+      checked_rows(fn, users ? "users" : "items", ids, users ? model.users : model.items);
+  const vector_view<const std::int32_t> rv(rows.data(), static_cast<index_t>(rows.size()));
+  if constexpr (requires { biased_als_refit(policy, model, sd, data, rv, o); }) {
+    biased_als_refit(policy, model, sd, data, rv, o);
+  } else {
+    RECFUSE_NO_KERNEL("recfuse::refit_users / refit_items", Policy);
+  }
+}
+
+}  // namespace detail::bmf
+
+template <class Policy, class T>
+biased_mf_model<T> fit_biased_sgd(const Policy& policy, const interactions_view<T>& train,
+                                  const sgd_options& options = {}) {
+  constexpr const char* fn = "recfuse::fit_biased_sgd";
+  detail::bmf::check_options(fn, options);
+  detail::bmf::check_data(fn, "train", train);
+  auto model = detail::bmf::initial_model(train, options.factors, options.init_scale, options.seed);
+  if constexpr (requires { biased_sgd_fit(policy, train, options, model); }) {
+    biased_sgd_fit(policy, train, options, model);
+  } else {
+    RECFUSE_NO_KERNEL("recfuse::fit_biased_sgd", Policy);
+  }
+  return model;
+}
+
+template <class Policy, class T>
+biased_mf_model<T> fit_biased_als(const Policy& policy, const interactions_view<T>& train,
+                                  const als_options& options = {}) {
+  constexpr const char* fn = "recfuse::fit_biased_als";
+  detail::bmf::check_options(fn, options);
+  detail::bmf::check_data(fn, "train", train);
+  auto model = detail::bmf::initial_model(train, options.factors, options.init_scale, options.seed);
+  if constexpr (requires { biased_als_fit(policy, train, options, model); }) {
+    biased_als_fit(policy, train, options, model);
+  } else {
+    RECFUSE_NO_KERNEL("recfuse::fit_biased_als", Policy);
+  }
+  return model;
+}
+
+// out[j] = the clipped prediction for (users[j], items[j]); unseen ids fall back to the biases.
+template <class Policy, class T>
+void predict(const Policy& policy, const biased_mf_model<T>& model,
+             vector_view<const std::int32_t> users, vector_view<const std::int32_t> items,
+             std::type_identity_t<vector_view<T>> out) {
+  constexpr const char* fn = "recfuse::predict";
+  detail::bmf::check_model(fn, model);
+  detail::check_vector(fn, "users", users);
+  detail::check_vector(fn, "items", items);
+  detail::check_vector(fn, "out", out);
+  detail::check_same(fn, "users.size()", users.size(), "items.size()", items.size());
+  detail::check_same(fn, "out.size()", out.size(), "users.size()", users.size());
+  if constexpr (requires { biased_predict(policy, model, users, items, out); }) {
+    biased_predict(policy, model, users, items, out);
+  } else {
+    RECFUSE_NO_KERNEL("recfuse::predict", Policy);
+  }
+}
+
+// The ALS user step for a user outside the model: returns b_u, writes p_u to factors_out.
+template <class Policy, class T>
+T fold_in_user(const Policy& policy, const biased_mf_model<T>& model,
+               vector_view<const std::int32_t> items,
+               std::type_identity_t<vector_view<const T>> ratings,
+               std::type_identity_t<vector_view<T>> factors_out, const als_options& options = {}) {
+  constexpr const char* fn = "recfuse::fold_in_user";
+  detail::bmf::check_regularization(fn, options.reg_bias, options.reg_factor);
+  detail::bmf::check_model(fn, model);
+  detail::check_vector(fn, "items", items);
+  detail::check_vector(fn, "ratings", ratings);
+  detail::check_vector(fn, "factors_out", factors_out);
+  detail::check_same(fn, "items.size()", items.size(), "ratings.size()", ratings.size());
+  detail::check_same(fn, "factors_out.size()", factors_out.size(), "model.factors", model.factors);
+  for (index_t j = 0; j < items.size(); ++j) {
+    if (items[j] < 0 || items[j] >= model.items) {
+      detail::throw_error<index_error>(fn, "items[", j, "] is ", items[j], ", outside [0, ",
+                                       model.items, ")");
+    }
+    if (!std::isfinite(ratings[j])) {
+      detail::throw_error<value_error>(fn, "ratings[", j, "] (item ", items[j], ") is ",
+                                       ratings[j]);
+    }
+  }
+  if constexpr (requires { biased_fold_in(policy, model, items, ratings, factors_out, options); }) {
+    return biased_fold_in(policy, model, items, ratings, factors_out, options);
+  } else {
+    RECFUSE_NO_KERNEL("recfuse::fold_in_user", Policy);
+  }
+}
+
+// Re-solves the listed users' [b_u, p_u] from data (an ALS user step); other rows untouched.
+template <class Policy, class T>
+void refit_users(const Policy& policy, biased_mf_model<T>& model, const interactions_view<T>& data,
+                 vector_view<const std::int32_t> users, const als_options& options = {}) {
+  detail::bmf::refit("recfuse::refit_users", policy, model, data, users, detail::bmf::side::users,
+                     options);
+}
+
+// Re-solves the listed items' [b_i, q_i] from data (an ALS item step); other rows untouched.
+template <class Policy, class T>
+void refit_items(const Policy& policy, biased_mf_model<T>& model, const interactions_view<T>& data,
+                 vector_view<const std::int32_t> items, const als_options& options = {}) {
+  detail::bmf::refit("recfuse::refit_items", policy, model, data, items, detail::bmf::side::items,
+                     options);
+}
+
+}  // namespace recfuse
