@@ -1,0 +1,9 @@
+// recfuse: the factorization family in one include: explicit biased MF (SGD, ALS), implicit ALS
+// (conjugate gradient or Cholesky), fold-in and partial refits, and model save / load.
+// Add "recfuse/xsimd/all.hpp" (or another backend) for the fast kernels.
+#pragma once
+
+#include "recfuse/factorize/biased_mf.hpp"
+#include "recfuse/factorize/implicit_als.hpp"
+#include "recfuse/factorize/model.hpp"
+#include "recfuse/factorize/persist.hpp"
