@@ -10,6 +10,28 @@ prints one JSON object per comparison on stdout:
   {"component", "peer", "peer_seconds", "recfuse_seconds", "ratio" (peer / recfuse), "threads",
    "repeat", the sizes, "agree", ...}
 
+The factorization comparisons (issue 3) fit models instead of timing one kernel call:
+
+  implicit_als         implicit's AlternatingLeastSquares (CPU, conjugate gradient) vs
+                       recfuse::fit_implicit_als on MovieLens 100K u1.base, same factors,
+                       regularization, confidence, CG steps, iterations and threads: seconds per
+                       sweep (fit seconds / iterations) and ndcg@10, precision@10 on u1.test
+                       (every train rating is an interaction of value 1; relevant = test items
+                       rated >= 4; the user's train items and items nobody trained on are never
+                       recommended; users without a relevant item are skipped)
+  implicit_als_large   the same fit on a generated power-law data set: seconds per sweep, and the
+                       training loss each side reaches (one objective, computed here in NumPy)
+  biased_sgd           scikit-surprise SVD vs recfuse::fit_biased_sgd on u1.base with recfuse's
+                       default factors, epochs, learning rate and regularisation (no learning
+                       rate decay on either side: surprise has none): fit seconds and RMSE on u1.test
+  biased_sgd_defaults  what users get out of the box: SVD() vs fit_biased_sgd with sgd_options{}
+
+These time one warm-up fit and then min(--repeat, 3) fits (median; 1 with --quick), except
+implicit_als_large, which times a single fit per side. --full runs the MovieLens comparisons on
+all five folds u1..u5 (seconds: median of every timed fit; metrics: mean over folds). The
+MovieLens files are read from --data-dir (default $RECFUSE_ML100K, else shared/data/ml-100k
+beside the repository); without them those comparisons are skipped.
+
 A comparison whose recfuse component is not built yet prints {"component", "peer", "skipped"}.
 Progress and a closing table go to stderr. The exit status is 1 when any comparison disagrees or
 fails, 0 otherwise (skips included).
@@ -34,6 +56,9 @@ def parse_args():
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
     p.add_argument("--only", default="", help="comma-separated components to run (default: all)")
     p.add_argument("--seed", type=int, default=20240611)
+    p.add_argument("--full", action="store_true", help="MovieLens comparisons on all five folds u1..u5")
+    p.add_argument("--data-dir", default=None,
+                   help="MovieLens 100K folder (default $RECFUSE_ML100K, else shared/data/ml-100k beside the repo)")
     args = p.parse_args()
     if args.threads < 1:
         p.error("--threads must be at least 1")
@@ -41,6 +66,10 @@ def parse_args():
         args.repeat = 3 if args.quick else 7
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
+    if args.data_dir is None:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        args.data_dir = os.environ.get("RECFUSE_ML100K") or os.path.join(
+            os.path.dirname(root), "shared", "data", "ml-100k")
     return args
 
 
@@ -54,12 +83,24 @@ import numpy as np  # noqa: E402
 import faiss  # noqa: E402
 import sklearn  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
+import scipy  # noqa: E402
+import scipy.sparse  # noqa: E402
+import threadpoolctl  # noqa: E402
+import implicit  # noqa: E402
+from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
+import surprise  # noqa: E402
+from surprise.model_selection import PredefinedKFold  # noqa: E402
 
 faiss.omp_set_num_threads(ARGS.threads)
 
 SIZES = {
-    False: {"topk": (1000, 100_000, 64, 10), "seen": 50, "scaler": (10_000, 1024), "rmse": 10_000_000},
-    True: {"topk": (100, 10_000, 64, 10), "seen": 50, "scaler": (1000, 256), "rmse": 100_000},
+    False: {"topk": (1000, 100_000, 64, 10), "seen": 50, "scaler": (10_000, 1024), "rmse": 10_000_000,
+            # generated power-law set: users, items, draws (before de-duplication), iterations
+            "als_large": (200_000, 50_000, 16_000_000, 5),
+            # cap on ALS iterations / SGD epochs on MovieLens (None: the settings' own)
+            "fit_cap": None, "fit_repeat": min(ARGS.repeat, 3)},
+    True: {"topk": (100, 10_000, 64, 10), "seen": 50, "scaler": (1000, 256), "rmse": 100_000,
+           "als_large": (20_000, 5_000, 200_000, 2), "fit_cap": 3, "fit_repeat": 1},
 }[ARGS.quick]
 
 
@@ -82,8 +123,10 @@ class Skipped(Exception):
     pass
 
 
-def run_recfuse(component, files, sizes, out=None):
-    cmd = [ARGS.recfuse_peer, component, "--threads", str(ARGS.threads), "--repeat", str(ARGS.repeat)]
+def run_recfuse(component, files, sizes, out=None, repeat=None, threads=None):
+    repeat = ARGS.repeat if repeat is None else repeat
+    threads = ARGS.threads if threads is None else threads
+    cmd = [ARGS.recfuse_peer, component, "--threads", str(threads), "--repeat", str(repeat)]
     for key, value in list(files.items()) + list(sizes.items()):
         cmd += ["--" + key, str(value)]
     if out is not None:
@@ -304,11 +347,437 @@ def compare_scaler(tmp, x, rows, cols, stage):
     }
 
 
+# ---- factorization (issue 3) -------------------------------------------------------------------
+
+RANK_K = 10
+
+
+@functools.cache
+def recfuse_defaults():
+    """recfuse's default options (sgd_options{}, implicit_als_options{}) as recfuse_peer reports them,
+    so the peers follow the defaults when they are tuned."""
+    proc = subprocess.run([ARGS.recfuse_peer, "defaults"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"recfuse_peer defaults exited with {proc.returncode}: {proc.stderr.strip()}")
+    return json.loads(proc.stdout)
+
+
+def folds():
+    return [1, 2, 3, 4, 5] if ARGS.full else [1]
+
+
+def capped(count):
+    cap = SIZES["fit_cap"]
+    return count if cap is None else min(count, cap)
+
+
+@functools.cache
+def movielens(fold):
+    """u{fold}.base and u{fold}.test as int64 (user, item, rating) rows, ids from 1 as in the files."""
+    paths = [os.path.join(ARGS.data_dir, f"u{fold}.{part}") for part in ("base", "test")]
+    for path in paths:
+        if not os.path.exists(path):
+            raise Skipped(f"MovieLens 100K not found: {path} (set --data-dir or RECFUSE_ML100K)")
+    base, test = (np.loadtxt(path, dtype=np.int64, usecols=(0, 1, 2)) for path in paths)
+    return base, test, paths
+
+
+def csr_rows(rows, n_rows):
+    """Per-row id arrays -> (int64 offsets, int32 indices)."""
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(r) for r in rows])
+    indices = np.concatenate(rows).astype(np.int32) if rows else np.zeros(0, np.int32)
+    return offsets, indices
+
+
+def time_fits(make, fit, repeat, warmup=True):
+    """One untimed warm-up fit (unless warmup is False), then `repeat` timed fits of fresh models:
+    (seconds of each, the last model)."""
+    if warmup:
+        fit(make())
+    times = []
+    model = None
+    for _ in range(repeat):
+        model = make()
+        t0 = time.perf_counter()
+        fit(model)
+        times.append(time.perf_counter() - t0)
+    return times, model
+
+
+def ranking_metrics(recs, rel_offsets, rel_indices, k):
+    """precision, recall and ndcg at k with binary gains, as recfuse/metrics/ranking.hpp defines
+    them: ideal DCG over min(k, |relevant|) positions, precision = hits / k, a repeated id counts
+    once, users without a relevant item are skipped."""
+    discount = 1.0 / np.log2(np.arange(k) + 2.0)
+    users = 0
+    precision = recall = ndcg = 0.0
+    for u in range(recs.shape[0]):
+        relevant = set(rel_indices[rel_offsets[u]:rel_offsets[u + 1]].tolist())
+        if not relevant:
+            continue
+        users += 1
+        seen = set()
+        hits = 0
+        dcg = 0.0
+        for i, item in enumerate(recs[u, :k].tolist()):
+            if item in relevant and item not in seen:
+                hits += 1
+                dcg += discount[i]
+            seen.add(item)
+        precision += hits / k
+        recall += hits / len(relevant)
+        ndcg += dcg / float(discount[:min(len(relevant), k)].sum())
+    if users == 0:
+        raise RuntimeError("no user has a relevant item")
+    return {"precision": precision / users, "recall": recall / users, "ndcg": ndcg / users, "users": users}
+
+
+def topk_excluding(user_factors, item_factors, ex_offsets, ex_indices, k):
+    """Best k items per user by inner product, best first, ties to the smaller id (recfuse's
+    order), never an excluded item."""
+    scores = user_factors.astype(np.float32) @ item_factors.astype(np.float32).T
+    rows = np.repeat(np.arange(scores.shape[0]), np.diff(ex_offsets))
+    scores[rows, ex_indices] = -np.inf
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def check_recs(recs, ex_offsets, ex_indices, k):
+    """Problems with recfuse's recommendations: padding, repeats or excluded items."""
+    problems = []
+    for u in range(recs.shape[0]):
+        r = recs[u].tolist()
+        if min(r) < 0 or len(set(r)) != k:
+            problems.append(f"user {u}: ids {r} are not {k} distinct items")
+        elif np.isin(recs[u], ex_indices[ex_offsets[u]:ex_offsets[u + 1]]).any():
+            problems.append(f"user {u}: an excluded item was recommended")
+    return problems
+
+
+@functools.cache
+def implicit_fold(fold):
+    """MovieLens fold as implicit feedback: every train rating an interaction of value 1; exclusion =
+    the user's train items plus items with no train interaction (so both sides rank the same
+    candidates); relevant = test items rated >= 4."""
+    base, test, paths = movielens(fold)
+    users = int(max(base[:, 0].max(), test[:, 0].max()))
+    items = int(max(base[:, 1].max(), test[:, 1].max()))
+    train = scipy.sparse.csr_matrix(
+        (np.ones(len(base), dtype=np.float32), (base[:, 0] - 1, base[:, 1] - 1)), shape=(users, items))
+    train.sum_duplicates()
+    train.data[:] = 1.0  # a pair rated twice is still one interaction of value 1
+    train.sort_indices()
+    untrained = np.flatnonzero(np.diff(train.tocsc().indptr) == 0)
+    exclude = [np.union1d(train.indices[train.indptr[u]:train.indptr[u + 1]], untrained) for u in range(users)]
+    liked = test[test[:, 2] >= 4]
+    relevant = [np.unique(liked[liked[:, 0] == u + 1, 1] - 1) for u in range(users)]
+    return {"train": train, "users": users, "items": items, "exclude": csr_rows(exclude, users),
+            "relevant": csr_rows(relevant, users), "untrained_items": len(untrained), "paths": paths}
+
+
+def write_interactions(tmp, prefix, csr):
+    coo = csr.tocoo()
+    return {
+        "train-user": write(f"{tmp}/{prefix}_user.i32", coo.row, np.int32),
+        "train-item": write(f"{tmp}/{prefix}_item.i32", coo.col, np.int32),
+        "train-value": write(f"{tmp}/{prefix}_value.f32", coo.data, np.float32),
+    }
+
+
+def implicit_settings():
+    d = recfuse_defaults()["implicit_als"]
+    return {"factors": d["factors"], "iterations": capped(d["iterations"]), "regularization": d["regularization"],
+            "alpha": d["alpha"], "cg_steps": d["cg_steps"]}
+
+
+def make_implicit(st):
+    def make():
+        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):  # else it warns
+            return make_model()
+
+    def make_model():
+        # implicit scales the matrix by alpha and uses c = alpha * value (its _als.pyx CG solver:
+        # A = Y^T Y + reg I + sum (c - 1) y y^T, b = sum c y); recfuse uses c = 1 + alpha * value. With
+        # values 1, implicit's alpha = 1 + recfuse's alpha gives both the same c and objective.
+        model = AlternatingLeastSquares(factors=st["factors"], regularization=st["regularization"],
+                                        alpha=1.0 + st["alpha"], iterations=st["iterations"], use_cg=True,
+                                        num_threads=ARGS.threads, random_state=ARGS.seed, dtype=np.float32)
+        model.cg_steps = st["cg_steps"]
+        return model
+    return make
+
+
+def fit_implicit(train):
+    def fit(model):
+        # implicit's advice (it warns otherwise): BLAS single-threaded inside its own OpenMP loop.
+        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+            model.fit(train, show_progress=False)
+    return fit
+
+
+def implicit_rec_sizes(st):
+    return {"factors": st["factors"], "iterations": st["iterations"], "reg": st["regularization"],
+            "alpha": st["alpha"], "cg-steps": st["cg_steps"]}
+
+
+def compare_implicit_als(tmp):
+    st = implicit_settings()
+    repeat = SIZES["fit_repeat"]
+    peer_times, rec_times, per_fold, problems = [], [], [], []
+    for fold in folds():
+        data = implicit_fold(fold)
+        users, items, train = data["users"], data["items"], data["train"]
+        ex_off, ex_idx = data["exclude"]
+        rel_off, rel_idx = data["relevant"]
+        files = write_interactions(tmp, "als", train)
+        files.update({
+            "exclude-offsets": write(f"{tmp}/als_ex_off.i64", ex_off, np.int64),
+            "exclude-indices": write(f"{tmp}/als_ex_idx.i32", ex_idx, np.int32),
+            "relevant-offsets": write(f"{tmp}/als_rel_off.i64", rel_off, np.int64),
+            "relevant-indices": write(f"{tmp}/als_rel_idx.i32", rel_idx, np.int32),
+        })
+        sizes = {"users": users, "items": items, "nnz": train.nnz, "k": RANK_K, **implicit_rec_sizes(st)}
+        rec = run_recfuse("implicit_als", files, sizes, out=f"{tmp}/als_out", repeat=repeat)
+        rec_recs = np.fromfile(f"{tmp}/als_out.recs", dtype="<i8").reshape(users, RANK_K)
+        problems += [f"u{fold}: {p}" for p in check_recs(rec_recs, ex_off, ex_idx, RANK_K)]
+        rec_check = ranking_metrics(rec_recs, rel_off, rel_idx, RANK_K)
+        for key in ("ndcg", "precision", "recall"):
+            if abs(rec_check[key] - rec[key]) > 1e-9:
+                problems.append(f"u{fold}: recfuse {key} {rec[key]} but {rec_check[key]} recomputed here")
+        times, model = time_fits(make_implicit(st), fit_implicit(train), repeat)
+        peer_recs = topk_excluding(model.user_factors, model.item_factors, ex_off, ex_idx, RANK_K)
+        peer = ranking_metrics(peer_recs, rel_off, rel_idx, RANK_K)
+        peer_times += times
+        rec_times += rec["fit_seconds_all"]
+        per_fold.append({"fold": fold, "users_evaluated": peer["users"], "peer_ndcg": peer["ndcg"],
+                         "recfuse_ndcg": rec["ndcg"], "peer_precision": peer["precision"],
+                         "recfuse_precision": rec["precision"], "peer_recall": peer["recall"],
+                         "recfuse_recall": rec["recall"], "train_interactions": int(train.nnz)})
+    mean = {key: float(np.mean([f[key] for f in per_fold])) for key in per_fold[0]
+            if key.startswith(("peer_", "recfuse_"))}
+    iters = st["iterations"]
+    peer_fit = statistics.median(peer_times)
+    rec_fit = statistics.median(rec_times)
+    # recfuse must not rank much worse than implicit on the same objective (a loose guard: a
+    # broken solver lands far below; quick mode's 3 sweeps are noisier).
+    close = bool(mean["recfuse_ndcg"] >= 0.85 * mean["peer_ndcg"] - 0.01)
+    if not close:
+        problems.append(f"recfuse ndcg@{RANK_K} {mean['recfuse_ndcg']:.4f} is far below implicit's {mean['peer_ndcg']:.4f}")
+    return {
+        "component": "implicit_als",
+        "peer": f"implicit {implicit.__version__} AlternatingLeastSquares (CPU, CG)",
+        "peer_seconds": peer_fit / iters,
+        "recfuse_seconds": rec_fit / iters,
+        "seconds": "per sweep (fit seconds / iterations), median fit",
+        "peer_fit_seconds": peer_fit, "recfuse_fit_seconds": rec_fit,
+        "peer_min_fit_seconds": min(peer_times), "recfuse_min_fit_seconds": min(rec_times),
+        "fit_repeat": repeat, "recfuse_kernel": rec["kernel"],
+        "data": f"MovieLens 100K {', '.join(f'u{f}' for f in folds())}, values 1, relevant = test rating >= 4",
+        "users": data["users"], "items": data["items"], "untrained_items_excluded": data["untrained_items"],
+        **({"train_interactions": per_fold[0]["train_interactions"]} if len(per_fold) == 1 else {}),
+        "users_evaluated": sum(f["users_evaluated"] for f in per_fold),
+        "k": RANK_K,
+        **{f"{key}@{RANK_K}": value for key, value in mean.items()},
+        **({"per_fold": per_fold} if len(per_fold) > 1 else {}),
+        "settings": {**st, "recfuse_alpha": st["alpha"], "implicit_alpha": 1.0 + st["alpha"],
+                     "confidence": f"1 + {st['alpha']:g} on both sides"},
+        "agree": not problems,
+        **({"problems": problems[:5]} if problems else {}),
+    }
+
+
+def power_law_interactions(rng, users, items, draws):
+    """Seeded power-law implicit data: `draws` (user, item) pairs, user activity ~ rank^-0.5 and item
+    popularity ~ rank^-0.7 (continuous inverse-CDF draws, ranks shuffled into ids), de-duplicated,
+    every value 1. Users x items CSR, rows sorted."""
+    def ids(n, exponent):
+        top = (n + 1.0) ** (1.0 - exponent) - 1.0
+        rank = np.power(1.0 + rng.random(draws) * top, 1.0 / (1.0 - exponent)).astype(np.int64) - 1
+        return rng.permutation(n)[np.minimum(rank, n - 1)]
+    keys = np.sort(ids(users, 0.5) * items + ids(items, 0.7))
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # np.unique is far slower here
+    indptr = np.zeros(users + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.bincount(keys // items, minlength=users))
+    cols = (keys % items).astype(np.int32)
+    return scipy.sparse.csr_matrix((np.ones(len(keys), dtype=np.float32), cols, indptr), shape=(users, items))
+
+
+def implicit_loss(csr, x, y, regularization, alpha):
+    """The implicit-ALS objective both sides minimise, normalised as implicit's calculate_loss:
+    [sum_ui c_ui (p_ui - x_u . y_i)^2 + reg (|X|^2 + |Y|^2)] / (sum c over observed + unobserved),
+    c = 1 + alpha * value, p = 1 where observed."""
+    x64 = x.astype(np.float64)
+    y64 = y.astype(np.float64)
+    total = float(np.sum((x64.T @ x64) * (y64.T @ y64)))  # sum over every (u, i) of (x_u . y_i)^2
+    total += regularization * (float(np.sum(x64 * x64)) + float(np.sum(y64 * y64)))
+    del x64, y64
+    coo = csr.tocoo()
+    conf = 1.0 + alpha * coo.data.astype(np.float64)
+    step = 1 << 17  # float32 dot products of the observed pairs, summed in float64
+    for b in range(0, len(conf), step):
+        s = np.einsum("ij,ij->i", x[coo.row[b:b + step]], y[coo.col[b:b + step]]).astype(np.float64)
+        total += float(np.sum(conf[b:b + step] * (1.0 - s) ** 2 - s * s))
+    return total / (conf.sum() + csr.shape[0] * csr.shape[1] - csr.nnz)
+
+
+def compare_implicit_als_large(tmp, rng):
+    users, items, draws, iters = SIZES["als_large"]
+    st = {**implicit_settings(), "iterations": iters}
+    t0 = time.perf_counter()
+    train = power_law_interactions(rng, users, items, draws)
+    log(f"   generated {users} x {items}, {train.nnz} interactions in {time.perf_counter() - t0:.1f} s")
+    files = write_interactions(tmp, "alsl", train)
+    sizes = {"users": users, "items": items, "nnz": train.nnz, "warmup": 0, **implicit_rec_sizes(st)}
+    rec = run_recfuse("implicit_als", files, sizes, repeat=1, out=f"{tmp}/alsl_out")
+    rec_x = np.fromfile(f"{tmp}/alsl_out.user_factors", dtype="<f4").reshape(users, st["factors"])
+    rec_y = np.fromfile(f"{tmp}/alsl_out.item_factors", dtype="<f4").reshape(items, st["factors"])
+    rec_loss = implicit_loss(train, rec_x, rec_y, st["regularization"], st["alpha"])
+    del rec_x, rec_y
+    times, model = time_fits(make_implicit(st), fit_implicit(train), 1, warmup=False)
+    peer_loss = implicit_loss(train, model.user_factors, model.item_factors, st["regularization"], st["alpha"])
+    counts = np.diff(train.indptr)
+    # Same objective, same number of sweeps from different random starts: the losses should be
+    # close; a solver that diverges or stalls is far off.
+    close = bool(abs(rec_loss - peer_loss) <= 0.1 * abs(peer_loss))
+    return {
+        "component": "implicit_als_large",
+        "peer": f"implicit {implicit.__version__} AlternatingLeastSquares (CPU, CG)",
+        "peer_seconds": times[0] / iters,
+        "recfuse_seconds": rec["fit_seconds_all"][0] / iters,
+        "seconds": "per sweep (fit seconds / iterations), one timed fit per side, no warm-up",
+        "peer_fit_seconds": times[0], "recfuse_fit_seconds": rec["fit_seconds_all"][0],
+        "fit_repeat": 1, "recfuse_kernel": rec["kernel"],
+        "data": "generated power law (user activity rank^-0.5, item popularity rank^-0.7), values 1",
+        "users": users, "items": items, "interactions": int(train.nnz),
+        "interactions_per_user_max": int(counts.max()),
+        "interactions_per_item_max": int(np.diff(train.tocsc().indptr).max()),
+        "settings": {**st, "recfuse_alpha": st["alpha"], "implicit_alpha": 1.0 + st["alpha"]},
+        "peer_loss": peer_loss, "recfuse_loss": rec_loss,
+        "agree": close,
+        **({} if close else {"problems": [f"losses differ: recfuse {rec_loss:.6g}, implicit {peer_loss:.6g}"]}),
+    }
+
+
+@functools.cache
+def explicit_fold(fold):
+    """MovieLens fold for biased MF: 0-based ids over the files' id range; a test user or item with
+    no train rating gets id -1 (unseen: recfuse falls back to the biases, as surprise does)."""
+    base, test, paths = movielens(fold)
+    users = int(max(base[:, 0].max(), test[:, 0].max()))
+    items = int(max(base[:, 1].max(), test[:, 1].max()))
+    known_u = np.zeros(users + 1, bool)
+    known_u[base[:, 0]] = True
+    known_i = np.zeros(items + 1, bool)
+    known_i[base[:, 1]] = True
+    tu = np.where(known_u[test[:, 0]], test[:, 0] - 1, -1)
+    ti = np.where(known_i[test[:, 1]], test[:, 1] - 1, -1)
+    data = surprise.Dataset.load_from_folds([tuple(paths)], surprise.Reader("ml-100k"))
+    trainset, testset = next(PredefinedKFold().split(data))
+    return {"users": users, "items": items, "base": base, "test": test, "test_user": tu, "test_item": ti,
+            "trainset": trainset, "testset": testset}
+
+
+def compare_biased_sgd(tmp, defaults):
+    d = recfuse_defaults()["sgd"]
+    repeat = SIZES["fit_repeat"]
+    if defaults:
+        # Out of the box: sgd_options{} against SVD(); only --quick caps the epochs.
+        rec_opts = {"epochs": capped(d["epochs"])} if SIZES["fit_cap"] else {}
+        peer_opts = {"n_epochs": capped(20)} if SIZES["fit_cap"] else {}
+    else:
+        rec_opts = {"factors": d["factors"], "epochs": capped(d["epochs"]), "lr": d["learning_rate"],
+                    "lr-decay": 1.0, "reg-bias": d["reg_bias"], "reg-factor": d["reg_factor"]}
+        peer_opts = {"n_factors": d["factors"], "n_epochs": capped(d["epochs"]), "lr_all": d["learning_rate"],
+                     "reg_bu": d["reg_bias"], "reg_bi": d["reg_bias"], "reg_pu": d["reg_factor"],
+                     "reg_qi": d["reg_factor"], "init_std_dev": d["init_std_dev"]}
+    peer_times, rec_times, rec1_times, per_fold, problems = [], [], [], [], []
+    rec = None
+    for fold in folds():
+        data = explicit_fold(fold)
+        base, test = data["base"], data["test"]
+        files = {
+            "train-user": write(f"{tmp}/sgd_tu.i32", base[:, 0] - 1, np.int32),
+            "train-item": write(f"{tmp}/sgd_ti.i32", base[:, 1] - 1, np.int32),
+            "train-value": write(f"{tmp}/sgd_tv.f32", base[:, 2], np.float32),
+            "test-user": write(f"{tmp}/sgd_su.i32", data["test_user"], np.int32),
+            "test-item": write(f"{tmp}/sgd_si.i32", data["test_item"], np.int32),
+            "test-value": write(f"{tmp}/sgd_sv.f32", test[:, 2], np.float32),
+        }
+        sizes = {"users": data["users"], "items": data["items"], "nnz": len(base), "test-nnz": len(test), **rec_opts}
+        rec = run_recfuse("biased_sgd", files, sizes, out=f"{tmp}/sgd_out", repeat=repeat)
+        # surprise fits on one thread: recfuse on one thread too, for the per-core view.
+        rec1 = run_recfuse("biased_sgd", files, sizes, repeat=repeat, threads=1)
+        pred = np.fromfile(f"{tmp}/sgd_out.pred", dtype="<f4").astype(np.float64)
+        rmse_here = float(np.sqrt(np.mean((pred - test[:, 2]) ** 2)))
+        if abs(rmse_here - rec["rmse"]) > 1e-6 * rmse_here:
+            problems.append(f"u{fold}: recfuse rmse {rec['rmse']} but {rmse_here} recomputed here")
+        if pred.min() < 1 or pred.max() > 5:
+            problems.append(f"u{fold}: recfuse predictions outside [1, 5]")
+        if abs(rec1["rmse"] - rec["rmse"]) > 1e-6 * rec["rmse"]:
+            problems.append(f"u{fold}: rmse on 1 thread {rec1['rmse']} != on {ARGS.threads} {rec['rmse']}")
+
+        def make():
+            return surprise.SVD(random_state=ARGS.seed, **peer_opts)
+
+        times, model = time_fits(make, lambda m: m.fit(data["trainset"]), repeat)
+        est = np.array([p.est for p in model.test(data["testset"])])
+        truth = np.array([r for (_, _, r) in data["testset"]], dtype=np.float64)
+        peer_rmse = float(np.sqrt(np.mean((est - truth) ** 2)))
+        peer_times += times
+        rec_times += rec["fit_seconds_all"]
+        rec1_times += rec1["fit_seconds_all"]
+        per_fold.append({"fold": fold, "peer_rmse": peer_rmse, "recfuse_rmse": rec["rmse"]})
+    peer_rmse = float(np.mean([f["peer_rmse"] for f in per_fold]))
+    rec_rmse = float(np.mean([f["recfuse_rmse"] for f in per_fold]))
+    # A loose guard: recfuse must not fit much worse than surprise.
+    if rec_rmse > peer_rmse + 0.03:
+        problems.append(f"recfuse rmse {rec_rmse:.4f} is well above surprise's {peer_rmse:.4f}")
+    peer_fit = statistics.median(peer_times)
+    rec_fit = statistics.median(rec_times)
+    rec1_fit = statistics.median(rec1_times)
+    svd = surprise.SVD(random_state=ARGS.seed, **peer_opts)
+    peer_settings = {"n_factors": svd.n_factors, "n_epochs": svd.n_epochs, "lr_all": svd.lr_bu,
+                     "reg_bu": svd.reg_bu, "reg_bi": svd.reg_bi, "reg_pu": svd.reg_pu, "reg_qi": svd.reg_qi,
+                     "init_std_dev": svd.init_std_dev, "learning_rate_decay": "none"}
+    return {
+        "component": "biased_sgd_defaults" if defaults else "biased_sgd",
+        "peer": f"scikit-surprise {surprise.__version__} SVD" + ("() defaults" if defaults else ""),
+        "peer_seconds": peer_fit,
+        "recfuse_seconds": rec_fit,
+        "seconds": "fit, median",
+        "peer_min_seconds": min(peer_times), "recfuse_min_seconds": min(rec_times),
+        "recfuse_1thread_seconds": rec1_fit, "ratio_1thread": peer_fit / max(rec1_fit, 1e-12),
+        "peer_seconds_per_epoch": peer_fit / peer_settings["n_epochs"],
+        "recfuse_seconds_per_epoch": rec_fit / rec["settings"]["epochs"],
+        "fit_repeat": repeat, "recfuse_kernel": rec["kernel"], "peer_threads": 1,
+        "data": f"MovieLens 100K {', '.join(f'u{f}' for f in folds())}",
+        "peer_rmse": peer_rmse, "recfuse_rmse": rec_rmse,
+        **({"per_fold": per_fold} if len(per_fold) > 1 else {}),
+        "recfuse_settings": rec["settings"], "peer_settings": peer_settings,
+        "agree": not problems,
+        **({"problems": problems[:5]} if problems else {}),
+    }
+
+
+def quality(line):
+    """The accuracy each side reached, for the table."""
+    if f"peer_ndcg@{RANK_K}" in line:
+        return (f"ndcg@{RANK_K} {line[f'peer_ndcg@{RANK_K}']:.4f} / {line[f'recfuse_ndcg@{RANK_K}']:.4f}, "
+                f"precision@{RANK_K} {line[f'peer_precision@{RANK_K}']:.4f} / {line[f'recfuse_precision@{RANK_K}']:.4f}")
+    if "peer_loss" in line:
+        return f"loss {line['peer_loss']:.5g} / {line['recfuse_loss']:.5g}"
+    if "peer_rmse" in line:
+        return (f"rmse {line['peer_rmse']:.4f} / {line['recfuse_rmse']:.4f}; "
+                f"recfuse 1 thread {line['recfuse_1thread_seconds']:.4g} s, ratio {line['ratio_1thread']:.2f}")
+    return ""
+
+
 def main():
     only = {c for c in ARGS.only.split(",") if c}
     listing = subprocess.run([ARGS.recfuse_peer, "list"], capture_output=True, text=True, check=True)
     log("recfuse_peer components:", listing.stdout.strip())
-    versions = {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "faiss-cpu": faiss.__version__}
+    versions = {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "faiss-cpu": faiss.__version__,
+                "implicit": implicit.__version__, "scikit-surprise": surprise.__version__, "scipy": scipy.__version__}
     log(f"threads {ARGS.threads} (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, "
         f"faiss.omp_set_num_threads; recfuse --threads), repeat {ARGS.repeat}, versions {versions}")
 
@@ -327,6 +796,12 @@ def main():
         ("standard_scaler_transform", "sklearn StandardScaler.transform(copy=True)",
          lambda tmp: compare_scaler(tmp, *scaler(), "transform")),
         ("rmse", "numpy: np.sqrt(np.mean((a - b) ** 2))", lambda tmp: compare_rmse(tmp, rng(4))),
+        ("implicit_als", "implicit AlternatingLeastSquares (CG), MovieLens 100K",
+         lambda tmp: compare_implicit_als(tmp)),
+        ("implicit_als_large", "implicit AlternatingLeastSquares (CG), generated power law",
+         lambda tmp: compare_implicit_als_large(tmp, rng(5))),
+        ("biased_sgd", "scikit-surprise SVD, recfuse's settings", lambda tmp: compare_biased_sgd(tmp, False)),
+        ("biased_sgd_defaults", "scikit-surprise SVD() vs sgd_options{}", lambda tmp: compare_biased_sgd(tmp, True)),
     ]
     unknown = only - {name for name, _, _ in plan}
     if unknown:
@@ -345,7 +820,7 @@ def main():
                 line["ratio"] = line["peer_seconds"] / max(line["recfuse_seconds"], 1e-12)
                 line.update(fields)
                 line["threads"] = ARGS.threads
-                line["repeat"] = ARGS.repeat
+                line["repeat"] = line.get("fit_repeat", ARGS.repeat)
                 line["quick"] = ARGS.quick
                 line["versions"] = versions
                 failed |= not line["agree"]
@@ -358,11 +833,11 @@ def main():
             rows.append(line)
 
     log("")
-    log(f"{'component':<28} {'peer s':>10} {'recfuse s':>10} {'ratio':>7}  agree")
+    log(f"{'component':<28} {'peer s':>10} {'recfuse s':>10} {'ratio':>7}  agree  quality (peer / recfuse)")
     for line in rows:
         if "ratio" in line:
             log(f"{line['component']:<28} {line['peer_seconds']:>10.4g} {line['recfuse_seconds']:>10.4g} "
-                f"{line['ratio']:>7.2f}  {line['agree']}")
+                f"{line['ratio']:>7.2f}  {str(line['agree']):<5}  {quality(line)}")
         else:
             log(f"{line['component']:<28} {'skipped: ' + line['skipped'] if 'skipped' in line else 'ERROR: ' + line['error']}")
     return 1 if failed else 0

@@ -18,6 +18,28 @@
 //   standard_scaler_transform  --x PATH --rows R --cols C   fits once, times transform into a
 //                              preallocated output (out-of-place); --out writes that output
 //
+// Factorization (issue 3): the timed call is a whole fit, `--warmup W` untimed fits first
+// (default 1; 0 for the long ones), then R timed fits; every timed fit's seconds are listed in
+// "fit_seconds_all". Options not given keep their recfuse defaults; the settings used are echoed.
+//
+//   implicit_als   --train-user PATH --train-item PATH --train-value PATH --users U --items N
+//                  --nnz E [--factors F --iterations I --reg R --alpha A --cg-steps S]
+//                  [--k K --exclude-offsets PATH --exclude-indices PATH --relevant-offsets PATH
+//                   --relevant-indices PATH]
+//                  train COO int32/int32/float32 x E; with --k, ranks every user's top K by
+//                  recfuse::topk_inner_product excluding the exclusion CSR (int64 offsets U + 1,
+//                  int32 ids) and scores them with recfuse::evaluate_ranking against the relevant
+//                  CSR (same layout): ndcg, precision, recall, map, hit_rate. --out PATH writes
+//                  PATH.recs (int64 U x K) and PATH.user_factors / PATH.item_factors (float32)
+//   biased_sgd     --train-user --train-item --train-value PATH --users U --items N --nnz E
+//                  --test-user --test-item --test-value PATH --test-nnz T
+//                  [--factors --epochs --lr --lr-decay --reg-bias --reg-factor --init-scale
+//                   --blocks --seed]
+//                  fit_biased_sgd, then predict on the test pairs (id -1: unseen) and rmse;
+//                  --out PATH writes PATH.pred (float32 x T)
+//   defaults       prints sgd_options{} and implicit_als_options{} as JSON (peers.py sets the
+//                  peers from them)
+//
 // A component whose recfuse header is not there yet is left out of `list`, and asking for it
 // prints {"component": ..., "skipped": reason} and exits with status 3.
 #include <algorithm>
@@ -30,8 +52,11 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "recfuse/core/sparse.hpp"
+#include "recfuse/factorize/model.hpp"
 #include "recfuse/metrics/error.hpp"
 #include "recfuse/xsimd/all.hpp"
 #include "recfuse/xsimd/policy.hpp"
@@ -48,6 +73,36 @@
 #define RECFUSE_PEER_HAS_SCALER 1
 #else
 #define RECFUSE_PEER_HAS_SCALER 0
+#endif
+
+// The factorization kernels: the public header decides whether the component exists; the xsimd
+// kernel header (until all.hpp includes it) decides which kernel runs, which the JSON reports.
+#if __has_include("recfuse/factorize/implicit_als.hpp") && RECFUSE_PEER_HAS_TOPK && \
+                  __has_include("recfuse/metrics/ranking.hpp")
+#include "recfuse/factorize/implicit_als.hpp"
+#include "recfuse/metrics/ranking.hpp"
+#define RECFUSE_PEER_HAS_IMPLICIT 1
+#if __has_include("recfuse/xsimd/factorize_implicit.hpp")
+#include "recfuse/xsimd/factorize_implicit.hpp"
+#define RECFUSE_PEER_IMPLICIT_KERNEL "xsimd"
+#else
+#define RECFUSE_PEER_IMPLICIT_KERNEL "reference"
+#endif
+#else
+#define RECFUSE_PEER_HAS_IMPLICIT 0
+#endif
+
+#if __has_include("recfuse/factorize/biased_mf.hpp")
+#include "recfuse/factorize/biased_mf.hpp"
+#define RECFUSE_PEER_HAS_BIASED 1
+#if __has_include("recfuse/xsimd/factorize_biased.hpp")
+#include "recfuse/xsimd/factorize_biased.hpp"
+#define RECFUSE_PEER_BIASED_KERNEL "xsimd"
+#else
+#define RECFUSE_PEER_BIASED_KERNEL "reference"
+#endif
+#else
+#define RECFUSE_PEER_HAS_BIASED 0
 #endif
 
 namespace {
@@ -85,6 +140,16 @@ class arguments {
     const long v = std::strtol(s.c_str(), &end, 10);
     if (end == s.c_str() || *end != '\0' || v < 0) {
       throw usage_error("--" + key + " needs a non-negative integer, got '" + s + "'");
+    }
+    return v;
+  }
+  double real(const std::string& key, double fallback) const {
+    if (!has(key)) return fallback;
+    char* end = nullptr;
+    const std::string s = text(key);
+    const double v = std::strtod(s.c_str(), &end);
+    if (end == s.c_str() || *end != '\0') {
+      throw usage_error("--" + key + " needs a number, got '" + s + "'");
     }
     return v;
   }
@@ -240,6 +305,220 @@ int run_scaler(const arguments& args, int threads, int repeat, bool time_fit) {
 }
 #endif
 
+#if RECFUSE_PEER_HAS_IMPLICIT || RECFUSE_PEER_HAS_BIASED
+// `warmup` untimed calls, then `repeat` timed ones: the seconds of each timed call.
+template <class F>
+std::vector<double> fit_times(int warmup, int repeat, F&& call) {
+  for (int w = 0; w < warmup; ++w) call();
+  std::vector<double> t;
+  for (int r = 0; r < repeat; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    call();
+    const auto t1 = std::chrono::steady_clock::now();
+    t.push_back(std::chrono::duration<double>(t1 - t0).count());
+  }
+  return t;
+}
+
+timing summarise(std::vector<double> t) {
+  std::sort(t.begin(), t.end());
+  const std::size_t h = t.size() / 2;
+  return {t.size() % 2 == 1 ? t[h] : 0.5 * (t[h - 1] + t[h]), t.front()};
+}
+
+std::string json_list(const std::vector<double>& v) {
+  std::string s = "[";
+  char buf[40];
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.9g", i == 0 ? "" : ", ", v[i]);
+    s += buf;
+  }
+  return s + "]";
+}
+
+// Train interactions from --train-user/--train-item/--train-value (E = --nnz entries).
+struct coo_data {
+  index_t users = 0, items = 0;
+  std::vector<std::int32_t> user, item;
+  std::vector<float> value;
+
+  recfuse::interactions_view<float> view() const {
+    const auto n = static_cast<index_t>(value.size());
+    return {users, items, {user.data(), n}, {item.data(), n}, {value.data(), n}};
+  }
+};
+
+coo_data load_train(const arguments& args) {
+  coo_data d;
+  const auto nnz = static_cast<std::size_t>(args.number("nnz"));
+  d.users = args.number("users");
+  d.items = args.number("items");
+  d.user = load<std::int32_t>(args.text("train-user"), nnz);
+  d.item = load<std::int32_t>(args.text("train-item"), nnz);
+  d.value = load<float>(args.text("train-value"), nnz);
+  return d;
+}
+#endif
+
+const char* solver_name(recfuse::implicit_solver s) {
+  return s == recfuse::implicit_solver::cholesky ? "cholesky" : "conjugate_gradient";
+}
+
+std::string implicit_settings_json(const recfuse::implicit_als_options& o) {
+  char buf[320];
+  std::snprintf(
+      buf, sizeof buf,
+      "{\"factors\": %lld, \"iterations\": %d, \"regularization\": %.15g, \"alpha\": "
+      "%.15g, \"cg_steps\": %d, \"solver\": \"%s\", \"init_scale\": %.15g, \"seed\": %llu}",
+      static_cast<long long>(o.factors), o.iterations, o.regularization, o.alpha, o.cg_steps,
+      solver_name(o.solver), o.init_scale, static_cast<unsigned long long>(o.seed));
+  return buf;
+}
+
+// The standard deviation of fit_biased_sgd's initial factors (init_scale times an approximately
+// standard normal number, biased_mf.hpp), for surprise's init_std_dev.
+double sgd_init_std_dev(const recfuse::sgd_options& o) { return o.init_scale; }
+
+std::string sgd_settings_json(const recfuse::sgd_options& o) {
+  char buf[400];
+  std::snprintf(buf, sizeof buf,
+                "{\"factors\": %lld, \"epochs\": %d, \"learning_rate\": %.15g, "
+                "\"learning_rate_decay\": %.15g, \"reg_bias\": %.15g, \"reg_factor\": %.15g, "
+                "\"init_scale\": %.15g, \"init_std_dev\": %.15g, \"blocks\": %d, \"seed\": %llu}",
+                static_cast<long long>(o.factors), o.epochs, o.learning_rate, o.learning_rate_decay,
+                o.reg_bias, o.reg_factor, o.init_scale, sgd_init_std_dev(o), o.blocks,
+                static_cast<unsigned long long>(o.seed));
+  return buf;
+}
+
+int run_defaults() {
+  std::printf("{\"sgd\": %s, \"implicit_als\": %s}\n",
+              sgd_settings_json(recfuse::sgd_options{}).c_str(),
+              implicit_settings_json(recfuse::implicit_als_options{}).c_str());
+  return 0;
+}
+
+#if RECFUSE_PEER_HAS_IMPLICIT || RECFUSE_PEER_HAS_BIASED
+void print_fit(const char* component, int threads, int repeat, int warmup,
+               const std::vector<double>& times, int iterations, const char* kernel,
+               const std::string& settings, const std::string& extra) {
+  const timing t = summarise(times);
+  std::printf(
+      "{\"component\": \"%s\", \"threads\": %d, \"repeat\": %d, \"warmup\": %d, "
+      "\"seconds\": %.9g, \"min_seconds\": %.9g, \"seconds_per_iteration\": %.9g, "
+      "\"fit_seconds_all\": %s, \"kernel\": \"%s\", \"settings\": %s%s}\n",
+      component, threads, repeat, warmup, t.median, t.min, t.median / std::max(iterations, 1),
+      json_list(times).c_str(), kernel, settings.c_str(), extra.c_str());
+}
+#endif
+
+#if RECFUSE_PEER_HAS_IMPLICIT
+int run_implicit_als(const arguments& args, int threads, int repeat) {
+  const coo_data train = load_train(args);
+  const index_t users = train.users;
+  const index_t items = train.items;
+  recfuse::implicit_als_options opt;
+  opt.factors = args.number("factors", opt.factors);
+  opt.iterations = static_cast<int>(args.number("iterations", opt.iterations));
+  opt.regularization = args.real("reg", opt.regularization);
+  opt.alpha = args.real("alpha", opt.alpha);
+  opt.cg_steps = static_cast<int>(args.number("cg-steps", opt.cg_steps));
+  const int warmup = static_cast<int>(args.number("warmup", 1));
+  const recfuse::exec::xsimd policy{threads};
+
+  recfuse::implicit_mf_model<float> model;
+  const auto times = fit_times(warmup, repeat, [&] {
+    model = recfuse::fit_implicit_als(policy, train.view(), opt);
+    sink<float> = model.user_factors.empty() ? 0.f : model.user_factors[0];
+  });
+  double checksum = 0;
+  for (const float x : model.user_factors) checksum += x;
+  for (const float y : model.item_factors) checksum += y;
+
+  std::string extra;
+  char buf[400];
+  std::snprintf(buf, sizeof buf, ", \"checksum\": %.17g", checksum);
+  extra += buf;
+  const std::string out = args.has("out") ? args.text("out") : std::string();
+  if (args.has("k")) {
+    const index_t k = args.number("k");
+    const auto ex_off =
+        load<index_t>(args.text("exclude-offsets"), static_cast<std::size_t>(users + 1));
+    const auto ex_idx =
+        load<std::int32_t>(args.text("exclude-indices"), static_cast<std::size_t>(ex_off.back()));
+    const auto rel_off =
+        load<index_t>(args.text("relevant-offsets"), static_cast<std::size_t>(users + 1));
+    const auto rel_idx =
+        load<std::int32_t>(args.text("relevant-indices"), static_cast<std::size_t>(rel_off.back()));
+    const recfuse::csr_pattern_view<std::int32_t> exclude(users, items, ex_off.data(),
+                                                          ex_idx.data());
+    const recfuse::csr_pattern_view<std::int32_t> relevant(users, items, rel_off.data(),
+                                                           rel_idx.data());
+    const auto& fitted = std::as_const(model);
+    const auto recs =
+        recfuse::topk_inner_product(policy, fitted.user_matrix(), fitted.item_matrix(), k, exclude);
+    const recfuse::ranking_report r =
+        recfuse::evaluate_ranking(policy, recs.indices_view(), relevant, k);
+    std::snprintf(buf, sizeof buf,
+                  ", \"k\": %lld, \"ndcg\": %.17g, \"precision\": %.17g, \"recall\": %.17g, "
+                  "\"map\": %.17g, \"hit_rate\": %.17g, \"users_evaluated\": %lld",
+                  static_cast<long long>(k), r.ndcg, r.precision, r.recall, r.map, r.hit_rate,
+                  static_cast<long long>(r.users));
+    extra += buf;
+    if (!out.empty()) save(out + ".recs", recs.indices.data(), recs.indices.size());
+  }
+  if (!out.empty()) {
+    save(out + ".user_factors", model.user_factors.data(), model.user_factors.size());
+    save(out + ".item_factors", model.item_factors.data(), model.item_factors.size());
+  }
+  print_fit("implicit_als", threads, repeat, warmup, times, opt.iterations,
+            RECFUSE_PEER_IMPLICIT_KERNEL, implicit_settings_json(opt), extra);
+  return 0;
+}
+#endif
+
+#if RECFUSE_PEER_HAS_BIASED
+int run_biased_sgd(const arguments& args, int threads, int repeat) {
+  const coo_data train = load_train(args);
+  const auto test_nnz = static_cast<std::size_t>(args.number("test-nnz"));
+  const auto test_user = load<std::int32_t>(args.text("test-user"), test_nnz);
+  const auto test_item = load<std::int32_t>(args.text("test-item"), test_nnz);
+  const auto test_value = load<float>(args.text("test-value"), test_nnz);
+  recfuse::sgd_options opt;
+  opt.factors = args.number("factors", opt.factors);
+  opt.epochs = static_cast<int>(args.number("epochs", opt.epochs));
+  opt.learning_rate = args.real("lr", opt.learning_rate);
+  opt.learning_rate_decay = args.real("lr-decay", opt.learning_rate_decay);
+  opt.reg_bias = args.real("reg-bias", opt.reg_bias);
+  opt.reg_factor = args.real("reg-factor", opt.reg_factor);
+  opt.init_scale = args.real("init-scale", opt.init_scale);
+  opt.blocks = static_cast<int>(args.number("blocks", opt.blocks));
+  opt.seed = static_cast<std::uint64_t>(args.number("seed", static_cast<long>(opt.seed)));
+  const int warmup = static_cast<int>(args.number("warmup", 1));
+  const recfuse::exec::xsimd policy{threads};
+
+  recfuse::biased_mf_model<float> model;
+  const auto times = fit_times(warmup, repeat, [&] {
+    model = recfuse::fit_biased_sgd(policy, train.view(), opt);
+    sink<float> = model.user_factors.empty() ? 0.f : model.user_factors[0];
+  });
+  const auto n = static_cast<index_t>(test_nnz);
+  std::vector<float> pred(test_nnz);
+  recfuse::predict(policy, std::as_const(model),
+                   recfuse::vector_view<const std::int32_t>(test_user.data(), n),
+                   recfuse::vector_view<const std::int32_t>(test_item.data(), n),
+                   recfuse::vector_view<float>(pred.data(), n));
+  const double rmse = recfuse::rmse(policy, pred, test_value);
+  if (args.has("out")) save(args.text("out") + ".pred", pred.data(), pred.size());
+  char buf[200];
+  std::snprintf(buf, sizeof buf, ", \"rmse\": %.17g, \"test_size\": %lld, \"checksum\": %.17g",
+                rmse, static_cast<long long>(n), std::accumulate(pred.begin(), pred.end(), 0.0));
+  print_fit("biased_sgd", threads, repeat, warmup, times, opt.epochs, RECFUSE_PEER_BIASED_KERNEL,
+            sgd_settings_json(opt), buf);
+  return 0;
+}
+#endif
+
 struct component {
   const char* name;
   const char* header;  // the recfuse header it needs
@@ -252,6 +531,8 @@ const component components[] = {
     {"standard_scaler_fit", "recfuse/scale/standard_scaler.hpp", RECFUSE_PEER_HAS_SCALER != 0},
     {"standard_scaler_transform", "recfuse/scale/standard_scaler.hpp",
      RECFUSE_PEER_HAS_SCALER != 0},
+    {"implicit_als", "recfuse/factorize/implicit_als.hpp", RECFUSE_PEER_HAS_IMPLICIT != 0},
+    {"biased_sgd", "recfuse/factorize/biased_mf.hpp", RECFUSE_PEER_HAS_BIASED != 0},
 };
 
 int dispatch(const std::string& name, const arguments& args) {
@@ -266,6 +547,12 @@ int dispatch(const std::string& name, const arguments& args) {
 #if RECFUSE_PEER_HAS_SCALER
   if (name == "standard_scaler_fit") return run_scaler(args, threads, repeat, true);
   if (name == "standard_scaler_transform") return run_scaler(args, threads, repeat, false);
+#endif
+#if RECFUSE_PEER_HAS_IMPLICIT
+  if (name == "implicit_als") return run_implicit_als(args, threads, repeat);
+#endif
+#if RECFUSE_PEER_HAS_BIASED
+  if (name == "biased_sgd") return run_biased_sgd(args, threads, repeat);
 #endif
   for (const auto& c : components) {
     if (name == c.name) {
@@ -286,6 +573,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string name = argv[1];
+  if (name == "defaults") return run_defaults();
   if (name == "list") {
     std::printf("{\"components\": [");
     const char* sep = "";
