@@ -409,6 +409,35 @@ TEMPLATE_TEST_CASE("biased MF: one rating, and bad input, on the backend", "[fac
                     Contains("recfuse::fold_in_user") && Contains("items[0] is 2"));
   auto mm = m;
   CHECK_THROWS_AS(refit_items(policy, mm, one.view(), ids(far)), index_error);
+  // Factor counts beyond 65536, and real options that overflow float for a float model.
+  CHECK_THROWS_WITH(
+      fit_biased_als(policy, one.view(), als_options{.factors = index_t{1} << 32}),
+      Contains("recfuse::fit_biased_als") && Contains("options.factors is 4294967296"));
+  sgd_options huge;
+  huge.learning_rate = 1e39;
+  if constexpr (std::is_same_v<T, float>) {
+    CHECK_THROWS_AS(fit_biased_sgd(policy, one.view(), huge), value_error);
+    CHECK_THROWS_WITH(fit_biased_sgd(policy, one.view(), huge),
+                      Contains("recfuse::fit_biased_sgd") &&
+                          Contains("options.learning_rate is 1e+39, which overflows float"));
+  } else {
+    huge.epochs = 0;
+    CHECK_NOTHROW(fit_biased_sgd(policy, one.view(), huge));
+  }
+  // refit on empty data: the listed rows get zeros (a row without ratings), the rest stays.
+  const auto small = low_rank<T>(20, 15, 2, 0.5, 0.1, 31);
+  const auto fitted = fit_biased_als(policy, small.train.view(), ao);
+  interactions<T> none;
+  none.users = 20;
+  none.items = 15;
+  const std::vector<std::int32_t> user3 = {3};
+  auto zeroed = fitted;
+  refit_users(policy, zeroed, none.view(), ids(user3), ao);
+  auto want = fitted;
+  want.user_bias[3] = T(0);
+  std::fill_n(want.user_factors.begin() + 3 * 7, 7, T(0));
+  CHECK(same_model(zeroed, want));
+  CHECK(!same_model(fitted, want));
 }
 
 TEMPLATE_TEST_CASE("biased MF: accuracy on a synthetic low-rank set", "[factorize][backend]", float,

@@ -90,21 +90,6 @@ constexpr double fit_tolerance(implicit_solver solver) {
   return std::is_same_v<T, float> ? 5e-3 : 1e-9;
 }
 
-template <class M>
-class what_matcher : public Catch::MatcherBase<std::exception> {
- public:
-  explicit what_matcher(M m) : m_(std::move(m)) {}
-  bool match(const std::exception& e) const override { return m_.match(e.what()); }
-  std::string describe() const override { return "has a message that " + m_.toString(); }
-
- private:
-  M m_;
-};
-template <class M>
-what_matcher<M> what_is(M m) {
-  return what_matcher<M>(std::move(m));
-}
-
 const std::vector<index_t> factor_counts = {1, 3, 7, 9, 17, 33};
 
 }  // namespace
@@ -201,24 +186,85 @@ TEMPLATE_TEST_CASE("implicit ALS backend: fit matches reference", "[factorize][i
   }
 }
 
+TEMPLATE_TEST_CASE("implicit ALS backend: gramian of many rows matches reference",
+                   "[factorize][implicit]", float, double) {
+  // 70,000 rows: the xsimd kernel's chunks then hold more than 1,024 rows (chunk_rows =
+  // max(256, n / 64)), so each chunk flushes its T accumulator to double more than once.
+  const index_t n = 70000, k = 3;
+  const auto f = test::random_vector<TestType>(n * k, 70, -1.0, 1.0);
+  const matrix_view<const TestType> view(f.data(), n, k);
+  const auto want = gramian(exec::reference{}, view);
+  const auto got = gramian(test::backend_policy(), view);
+  REQUIRE(got.size() == want.size());
+  for (index_t j = 0; j < k * k; ++j) {
+    const index_t r = j / k, c = j % k;
+    const double scale = std::sqrt(static_cast<double>(want[r * k + r]) * want[c * k + c]);
+    CAPTURE(j, got[j], want[j], test::backend_name);
+    CHECK(std::abs(static_cast<double>(got[j]) - want[j]) <=
+          (std::is_same_v<TestType, float> ? 2e-5 : 1e-13) * scale);
+  }
+#if defined(RECFUSE_TEST_BACKEND_XSIMD)
+  const auto one = gramian(exec::xsimd{1}, view);
+  CHECK(gramian(exec::xsimd{2}, view) == one);
+  CHECK(gramian(exec::xsimd{3}, view) == one);
+#endif
+}
+
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
 TEMPLATE_TEST_CASE("implicit ALS xsimd: the result does not depend on the thread count",
                    "[factorize][implicit]", float, double) {
   const auto d = random_interactions<TestType>(400, 300, 120, 8);
-  implicit_als_options o;
-  o.factors = 17;
-  o.iterations = 2;
-  o.regularization = 1;
-  const auto one = fit_implicit_als(exec::xsimd{1}, d.view(), o);
-  for (int threads : {2, 3}) {
-    CAPTURE(threads);
-    const auto many = fit_implicit_als(exec::xsimd{threads}, d.view(), o);
-    CHECK(many.user_factors == one.user_factors);
-    CHECK(many.item_factors == one.item_factors);
+  for (auto solver : {implicit_solver::conjugate_gradient, implicit_solver::cholesky}) {
+    CAPTURE(static_cast<int>(solver));
+    implicit_als_options o;
+    o.factors = 17;
+    o.iterations = 2;
+    o.regularization = 1;
+    o.solver = solver;
+    const auto one = fit_implicit_als(exec::xsimd{1}, d.view(), o);
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      const auto many = fit_implicit_als(exec::xsimd{threads}, d.view(), o);
+      CHECK(many.user_factors == one.user_factors);
+      CHECK(many.item_factors == one.item_factors);
+    }
   }
   std::vector<TestType> big = test::random_vector<TestType>(5000 * 9, 4);
   const matrix_view<const TestType> f(big.data(), 5000, 9);
   CHECK(gramian(exec::xsimd{1}, f) == gramian(exec::xsimd{3}, f));
+}
+
+TEMPLATE_TEST_CASE("implicit ALS xsimd: a Cholesky failure names the first failing row",
+                   "[factorize][implicit]", float, double) {
+  // Zero factors and no regularization: every row with entries has A = 0 and fails. The
+  // reference reports the first (user 0 has no entries; user 1 has one); so must every thread
+  // count, however the threads' failures interleave.
+  const auto d = random_interactions<TestType>(3000, 300, 24, 2);
+  implicit_als_options o;
+  o.factors = 5;
+  o.iterations = 1;
+  o.regularization = 0;
+  o.init_scale = 0;
+  o.solver = implicit_solver::cholesky;
+  for (int threads : {1, 2, 3}) {
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      CAPTURE(threads, repeat);
+      REQUIRE_THROWS_MATCHES(fit_implicit_als(exec::xsimd{threads}, d.view(), o), value_error,
+                             test::what_is(Catch::Contains("recfuse::fit_implicit_als") &&
+                                           Catch::Contains("system of user 1 is not")));
+    }
+  }
+  REQUIRE_THROWS_MATCHES(fit_implicit_als(exec::reference{}, d.view(), o), value_error,
+                         test::what_is(Catch::Contains("system of user 1 is not")));
+  // refit over a list: the smallest listed row that fails.
+  auto m = fit_implicit_als(exec::xsimd{2}, d.view(),
+                            implicit_als_options{.factors = 5, .iterations = 1});
+  std::fill(m.item_factors.begin(), m.item_factors.end(), TestType(0));
+  std::vector<std::int32_t> rows;
+  for (std::int32_t u = 2999; u >= 700; --u) rows.push_back(u);
+  REQUIRE_THROWS_MATCHES(refit_users(exec::xsimd{3}, m, d.view(), cview(rows), o), value_error,
+                         test::what_is(Catch::Contains("recfuse::refit_users") &&
+                                       Catch::Contains("system of user 700 is not")));
 }
 #endif
 
@@ -277,21 +323,44 @@ TEMPLATE_TEST_CASE("implicit ALS backend: errors", "[factorize][implicit]", floa
   o.regularization = 1;
   auto bad = d;
   bad.value[2] = -1;
-  REQUIRE_THROWS_MATCHES(fit_implicit_als(policy, bad.view(), o), value_error,
-                         what_is(Contains("recfuse::fit_implicit_als") && Contains("entry 2")));
+  REQUIRE_THROWS_MATCHES(
+      fit_implicit_als(policy, bad.view(), o), value_error,
+      test::what_is(Contains("recfuse::fit_implicit_als") && Contains("entry 2")));
   auto bad_o = o;
   bad_o.cg_steps = 0;
   REQUIRE_THROWS_MATCHES(
       fit_implicit_als(policy, d.view(), bad_o), value_error,
-      what_is(Contains("recfuse::fit_implicit_als") && Contains("cg_steps is 0")));
-  // A Cholesky failure inside the parallel solve comes back as a value_error naming a row.
+      test::what_is(Contains("recfuse::fit_implicit_als") && Contains("cg_steps is 0")));
+  // A Cholesky failure inside the parallel solve comes back as a value_error naming the first
+  // failing row, as the reference's (user 0 has no entries, user 1 one).
   bad_o = o;
   bad_o.solver = implicit_solver::cholesky;
   bad_o.regularization = 0;
   bad_o.init_scale = 0;
-  REQUIRE_THROWS_MATCHES(
-      fit_implicit_als(policy, d.view(), bad_o), value_error,
-      what_is(Contains("recfuse::fit_implicit_als") && Contains("not positive definite")));
+  REQUIRE_THROWS_MATCHES(fit_implicit_als(policy, d.view(), bad_o), value_error,
+                         test::what_is(Contains("recfuse::fit_implicit_als") &&
+                                       Contains("system of user 1 is not positive definite")));
+  // A finite double that is inf as a float (the float kernels would compute with inf).
+  bad_o = o;
+  bad_o.alpha = 1e39;
+  if constexpr (std::is_same_v<TestType, float>) {
+    REQUIRE_THROWS_MATCHES(
+        fit_implicit_als(policy, d.view(), bad_o), value_error,
+        test::what_is(Contains("recfuse::fit_implicit_als") && Contains("options.alpha is 1e+39") &&
+                      Contains("overflows float")));
+  } else {
+    bad_o.iterations = 0;
+    CHECK_NOTHROW(fit_implicit_als(policy, d.view(), bad_o));
+  }
+  bad_o = o;
+  bad_o.factors = index_t{1} << 32;
+  REQUIRE_THROWS_MATCHES(fit_implicit_als(policy, d.view(), bad_o), value_error,
+                         test::what_is(Contains("recfuse::fit_implicit_als") &&
+                                       Contains("options.factors is 4294967296")));
+  bad_o = o;
+  bad_o.solver = implicit_solver::cholesky;
+  bad_o.regularization = 0;
+  bad_o.init_scale = 0;
   const auto m = fit_implicit_als(policy, d.view(), o);
   const auto gram = gramian(policy, m.item_matrix());
   std::vector<std::int32_t> ids = {1, 8};
@@ -299,7 +368,7 @@ TEMPLATE_TEST_CASE("implicit ALS backend: errors", "[factorize][implicit]", floa
   std::vector<TestType> x(3, TestType(0));
   REQUIRE_THROWS_MATCHES(
       fold_in_user(policy, m, cview(gram), cview(ids), cview(values), mview(x), o), index_error,
-      what_is(Contains("recfuse::fold_in_user") && Contains("items[1] is 8")));
+      test::what_is(Contains("recfuse::fold_in_user") && Contains("items[1] is 8")));
   // Zero item factors and no regularization: the fold-in's Cholesky system is 0.
   auto zero = m;
   std::fill(zero.item_factors.begin(), zero.item_factors.end(), TestType(0));
@@ -307,7 +376,36 @@ TEMPLATE_TEST_CASE("implicit ALS backend: errors", "[factorize][implicit]", floa
   REQUIRE_THROWS_MATCHES(
       fold_in_user(policy, zero, cview(zero_gram), vector_view<const std::int32_t>(ids.data(), 1),
                    vector_view<const TestType>(values.data(), 1), mview(x), bad_o),
-      value_error, what_is(Contains("recfuse::fold_in_user") && Contains("not positive definite")));
+      value_error,
+      test::what_is(Contains("recfuse::fold_in_user") && Contains("not positive definite")));
+}
+
+TEMPLATE_TEST_CASE("implicit ALS backend: refit on empty data zeroes the listed rows",
+                   "[factorize][implicit]", float, double) {
+  const auto policy = test::backend_policy();
+  const auto d = random_interactions<TestType>(40, 30, 12, 6);
+  for (auto solver : {implicit_solver::conjugate_gradient, implicit_solver::cholesky}) {
+    CAPTURE(static_cast<int>(solver), test::backend_name);
+    implicit_als_options o;
+    o.factors = 7;
+    o.iterations = 2;
+    o.regularization = 1;
+    o.solver = solver;
+    const auto m = fit_implicit_als(policy, d.view(), o);
+    interactions<TestType> empty;
+    empty.users = d.users;
+    empty.items = d.items;
+    auto r = m;
+    const std::vector<std::int32_t> users = {3, 39}, items = {0, 17};
+    refit_users(policy, r, empty.view(), cview(users), o);
+    refit_items(policy, r, empty.view(), cview(items), o);
+    auto want = m;
+    for (index_t u : {3, 39}) std::fill_n(want.user_factors.begin() + u * 7, 7, TestType(0));
+    for (index_t i : {0, 17}) std::fill_n(want.item_factors.begin() + i * 7, 7, TestType(0));
+    CHECK(r.user_factors == want.user_factors);
+    CHECK(r.item_factors == want.item_factors);
+    CHECK(m.user_factors != want.user_factors);
+  }
 }
 
 TEST_CASE("implicit ALS backend: learns planted clusters", "[factorize][implicit]") {

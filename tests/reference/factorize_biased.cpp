@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "recfuse/factorize/biased_mf.hpp"
+#include "test_support.hpp"
 
 using namespace recfuse;
 
@@ -82,19 +83,6 @@ double als_objective(const biased_mf_model<T>& m, const interactions_view<T>& d,
     loss += ni[i] * (rb * m.item_bias[i] * m.item_bias[i] + rf * sq);
   }
   return loss;
-}
-
-// Matches an exception whose what() satisfies a string matcher.
-template <class M>
-struct what_matcher : Catch::MatcherBase<std::exception> {
-  M inner;
-  explicit what_matcher(M m) : inner(std::move(m)) {}
-  bool match(const std::exception& e) const override { return inner.match(e.what()); }
-  std::string describe() const override { return "what() " + inner.toString(); }
-};
-template <class M>
-what_matcher<M> what_is(M m) {
-  return what_matcher<M>(std::move(m));
 }
 
 vector_view<const std::int32_t> ids(const std::vector<std::int32_t>& v) {
@@ -422,10 +410,10 @@ TEST_CASE("biased MF: errors", "[factorize][reference][errors]") {
       edit(o);
       CAPTURE(what);
       REQUIRE_THROWS_MATCHES(fit_biased_sgd(ref, dv, o), value_error,
-                             what_is(Contains("recfuse::fit_biased_sgd") && Contains(what)));
+                             test::what_is(Contains("recfuse::fit_biased_sgd") && Contains(what)));
     };
-    bad([](sgd_options& o) { o.factors = 0; }, "factors is 0");
-    bad([](sgd_options& o) { o.factors = -3; }, "factors is -3");
+    bad([](sgd_options& o) { o.factors = 0; }, "options.factors is 0");
+    bad([](sgd_options& o) { o.factors = -3; }, "options.factors is -3");
     bad([](sgd_options& o) { o.epochs = -1; }, "epochs is -1");
     bad([](sgd_options& o) { o.learning_rate = -1; }, "learning_rate is -1");
     bad([](sgd_options& o) { o.learning_rate = 0; }, "learning_rate is 0");
@@ -438,12 +426,25 @@ TEST_CASE("biased MF: errors", "[factorize][reference][errors]") {
     bad([](sgd_options& o) { o.init_scale = -1; }, "init_scale is -1");
     bad([](sgd_options& o) { o.blocks = 0; }, "blocks is 0");
     bad([](sgd_options& o) { o.blocks = 5000; }, "blocks is 5000");
+    // The factor count limit (2^32 once made k * k wrap around in the implicit solvers).
+    bad([](sgd_options& o) { o.factors = 65537; },
+        "options.factors is 65537 (need 1 <= factors <= 65536)");
+    bad([](sgd_options& o) { o.factors = index_t{1} << 32; }, "options.factors is 4294967296");
+    // Finite doubles that overflow the model's float: the kernels would compute with inf.
+    bad([](sgd_options& o) { o.learning_rate = 1e39; },
+        "options.learning_rate is 1e+39, which overflows float");
+    bad([](sgd_options& o) { o.reg_bias = 3.5e38; },
+        "options.reg_bias is 3.5e+38, which overflows float");
+    bad([](sgd_options& o) { o.reg_factor = 1e39; },
+        "options.reg_factor is 1e+39, which overflows float");
+    bad([](sgd_options& o) { o.init_scale = 1e300; },
+        "options.init_scale is 1e+300, which overflows float");
     // options are checked before the data
     interactions<float> empty;
     sgd_options o;
     o.learning_rate = -1;
     REQUIRE_THROWS_MATCHES(fit_biased_sgd(ref, empty.view(), o), value_error,
-                           what_is(Contains("learning_rate is -1")));
+                           test::what_is(Contains("learning_rate is -1")));
   }
 
   SECTION("als options") {
@@ -452,13 +453,31 @@ TEST_CASE("biased MF: errors", "[factorize][reference][errors]") {
       edit(o);
       CAPTURE(what);
       REQUIRE_THROWS_MATCHES(fit_biased_als(ref, dv, o), value_error,
-                             what_is(Contains("recfuse::fit_biased_als") && Contains(what)));
+                             test::what_is(Contains("recfuse::fit_biased_als") && Contains(what)));
     };
-    bad([](als_options& o) { o.factors = 0; }, "factors is 0");
+    bad([](als_options& o) { o.factors = 0; }, "options.factors is 0");
     bad([](als_options& o) { o.iterations = -2; }, "iterations is -2");
     bad([](als_options& o) { o.reg_bias = -1; }, "reg_bias is -1");
     bad([](als_options& o) { o.reg_factor = std::nan(""); }, "reg_factor is nan");
     bad([](als_options& o) { o.init_scale = -0.25; }, "init_scale is -0.25");
+    bad([](als_options& o) { o.factors = index_t{1} << 32; }, "options.factors is 4294967296");
+    bad([](als_options& o) { o.reg_factor = 1e39; },
+        "options.reg_factor is 1e+39, which overflows float");
+    // The same values are fine for a double model (ALS solves in double).
+    interactions<double> dd;
+    dd.users = d.users;
+    dd.items = d.items;
+    dd.user = d.user;
+    dd.item = d.item;
+    dd.value.assign(d.value.begin(), d.value.end());
+    als_options big;
+    big.factors = 2;
+    big.iterations = 1;
+    big.reg_factor = 1e39;
+    CHECK_NOTHROW(fit_biased_als(ref, dd.view(), big));
+    big.factors = 65536;  // the largest count: allowed (no iteration, so no 65537^2 system)
+    big.iterations = 0;
+    CHECK(fit_biased_als(ref, dd.view(), big).factors == 65536);
   }
 
   SECTION("training data") {
@@ -471,27 +490,31 @@ TEST_CASE("biased MF: errors", "[factorize][reference][errors]") {
       interactions<float> empty;
       empty.users = 3;
       empty.items = 3;
-      REQUIRE_THROWS_MATCHES(fit(empty), value_error, what_is(Contains(fn) && Contains("empty")));
+      REQUIRE_THROWS_MATCHES(fit(empty), value_error,
+                             test::what_is(Contains(fn) && Contains("empty")));
       auto x = d;
       x.user[4] = 10;
       REQUIRE_THROWS_MATCHES(
           fit(x), index_error,
-          what_is(Contains(fn) && Contains("entry 4") && Contains("user id 10")));
+          test::what_is(Contains(fn) && Contains("entry 4") && Contains("user id 10")));
       x = d;
       x.item[2] = -1;
-      REQUIRE_THROWS_MATCHES(fit(x), index_error, what_is(Contains(fn) && Contains("item id -1")));
+      REQUIRE_THROWS_MATCHES(fit(x), index_error,
+                             test::what_is(Contains(fn) && Contains("item id -1")));
       x = d;
       x.value[6] = nan;
-      REQUIRE_THROWS_MATCHES(fit(x), value_error, what_is(Contains(fn) && Contains("entry 6")));
+      REQUIRE_THROWS_MATCHES(fit(x), value_error,
+                             test::what_is(Contains(fn) && Contains("entry 6")));
       x.value[6] = -inf;
-      REQUIRE_THROWS_MATCHES(fit(x), value_error, what_is(Contains(fn) && Contains("-inf")));
+      REQUIRE_THROWS_MATCHES(fit(x), value_error, test::what_is(Contains(fn) && Contains("-inf")));
       x = d;
       x.user.pop_back();
       REQUIRE_THROWS_MATCHES(fit(x), shape_error,
-                             what_is(Contains(fn) && Contains("user ids size")));
+                             test::what_is(Contains(fn) && Contains("user ids size")));
       x = d;
       x.users = -1;
-      REQUIRE_THROWS_MATCHES(fit(x), shape_error, what_is(Contains(fn) && Contains("users = -1")));
+      REQUIRE_THROWS_MATCHES(fit(x), shape_error,
+                             test::what_is(Contains(fn) && Contains("users = -1")));
     }
   }
 
@@ -500,19 +523,29 @@ TEST_CASE("biased MF: errors", "[factorize][reference][errors]") {
   SECTION("predict") {
     const std::vector<std::int32_t> u = {0, 1, 2}, i = {0, 1};
     std::vector<float> out(3);
-    REQUIRE_THROWS_MATCHES(predict(ref, m, ids(u), ids(i), mview(out)), shape_error,
-                           what_is(Contains("recfuse::predict") && Contains("3") && Contains("2")));
+    REQUIRE_THROWS_MATCHES(
+        predict(ref, m, ids(u), ids(i), mview(out)), shape_error,
+        test::what_is(Contains("recfuse::predict") && Contains("3") && Contains("2")));
     std::vector<float> out2(2);
     REQUIRE_THROWS_MATCHES(predict(ref, m, ids(u), ids(u), mview(out2)), shape_error,
-                           what_is(Contains("recfuse::predict") && Contains("out.size()")));
+                           test::what_is(Contains("recfuse::predict") && Contains("out.size()")));
     auto broken = m;
     broken.item_factors.pop_back();
-    REQUIRE_THROWS_MATCHES(predict(ref, broken, ids(u), ids(u), mview(out)), shape_error,
-                           what_is(Contains("recfuse::predict") && Contains("item_factors")));
+    REQUIRE_THROWS_MATCHES(
+        predict(ref, broken, ids(u), ids(u), mview(out)), shape_error,
+        test::what_is(Contains("recfuse::predict") &&
+                      Contains("model.item_factors has 23 elements but model.items * "
+                               "model.factors is 24")));
     broken = m;
     broken.user_bias.push_back(0);
-    REQUIRE_THROWS_MATCHES(predict(ref, broken, ids(u), ids(u), mview(out)), shape_error,
-                           what_is(Contains("user_bias") && Contains("11")));
+    REQUIRE_THROWS_MATCHES(
+        predict(ref, broken, ids(u), ids(u), mview(out)), shape_error,
+        test::what_is(Contains("model.user_bias has 11 elements but model.users is 10")));
+    biased_mf_model<float> wide;
+    wide.factors = 65537;
+    REQUIRE_THROWS_MATCHES(
+        predict(ref, wide, ids(u), ids(u), mview(out)), shape_error,
+        test::what_is(Contains("recfuse::predict") && Contains("factors = 65537")));
   }
 
   SECTION("fold_in_user") {
@@ -522,25 +555,32 @@ TEST_CASE("biased MF: errors", "[factorize][reference][errors]") {
     const std::vector<float> two = {1, 2};
     REQUIRE_THROWS_MATCHES(
         fold_in_user(ref, m, ids(items), cview(two), mview(p)), shape_error,
-        what_is(Contains("recfuse::fold_in_user") && Contains("ratings.size()")));
+        test::what_is(Contains("recfuse::fold_in_user") && Contains("ratings.size()")));
     std::vector<float> p4(4);
     REQUIRE_THROWS_MATCHES(
         fold_in_user(ref, m, ids(items), cview(ratings), mview(p4)), shape_error,
-        what_is(Contains("recfuse::fold_in_user") && Contains("factors_out.size() is 4")));
+        test::what_is(Contains("recfuse::fold_in_user") && Contains("factors_out.size() is 4")));
     const std::vector<std::int32_t> far = {0, 8, 1};
-    REQUIRE_THROWS_MATCHES(fold_in_user(ref, m, ids(far), cview(ratings), mview(p)), index_error,
-                           what_is(Contains("recfuse::fold_in_user") && Contains("items[1] is 8")));
+    REQUIRE_THROWS_MATCHES(
+        fold_in_user(ref, m, ids(far), cview(ratings), mview(p)), index_error,
+        test::what_is(Contains("recfuse::fold_in_user") && Contains("items[1] is 8")));
     const std::vector<std::int32_t> neg = {0, 1, -2};
     REQUIRE_THROWS_MATCHES(fold_in_user(ref, m, ids(neg), cview(ratings), mview(p)), index_error,
-                           what_is(Contains("items[2] is -2")));
+                           test::what_is(Contains("items[2] is -2")));
     ratings[1] = nan;
-    REQUIRE_THROWS_MATCHES(
-        fold_in_user(ref, m, ids(items), cview(ratings), mview(p)), value_error,
-        what_is(Contains("recfuse::fold_in_user") && Contains("ratings[1]") && Contains("nan")));
+    REQUIRE_THROWS_MATCHES(fold_in_user(ref, m, ids(items), cview(ratings), mview(p)), value_error,
+                           test::what_is(Contains("recfuse::fold_in_user") &&
+                                         Contains("ratings[1]") && Contains("nan")));
     ratings[1] = 2;
     REQUIRE_THROWS_MATCHES(
         fold_in_user(ref, m, ids(items), cview(ratings), mview(p), als_options{.reg_bias = -1}),
-        value_error, what_is(Contains("recfuse::fold_in_user") && Contains("reg_bias is -1")));
+        value_error,
+        test::what_is(Contains("recfuse::fold_in_user") && Contains("reg_bias is -1")));
+    REQUIRE_THROWS_MATCHES(
+        fold_in_user(ref, m, ids(items), cview(ratings), mview(p), als_options{.reg_factor = 1e39}),
+        value_error,
+        test::what_is(Contains("recfuse::fold_in_user") &&
+                      Contains("options.reg_factor is 1e+39, which overflows float")));
   }
 
   SECTION("refit_users and refit_items") {
@@ -548,32 +588,71 @@ TEST_CASE("biased MF: errors", "[factorize][reference][errors]") {
     const std::vector<std::int32_t> rows = {0, 2};
     interactions<float> other = d;
     other.users = 11;
-    REQUIRE_THROWS_MATCHES(refit_users(ref, mm, other.view(), ids(rows)), shape_error,
-                           what_is(Contains("recfuse::refit_users") && Contains("users = 11")));
+    REQUIRE_THROWS_MATCHES(
+        refit_users(ref, mm, other.view(), ids(rows)), shape_error,
+        test::what_is(Contains("recfuse::refit_users") && Contains("users = 11")));
     other = d;
     other.items = 7;
     for (auto& i : other.item) i = std::min(i, 6);
-    REQUIRE_THROWS_MATCHES(refit_items(ref, mm, other.view(), ids(rows)), shape_error,
-                           what_is(Contains("recfuse::refit_items") && Contains("items = 7")));
+    REQUIRE_THROWS_MATCHES(
+        refit_items(ref, mm, other.view(), ids(rows)), shape_error,
+        test::what_is(Contains("recfuse::refit_items") && Contains("items = 7")));
     const std::vector<std::int32_t> far = {1, 10};
-    REQUIRE_THROWS_MATCHES(refit_users(ref, mm, dv, ids(far)), index_error,
-                           what_is(Contains("recfuse::refit_users") && Contains("users[1] is 10")));
+    REQUIRE_THROWS_MATCHES(
+        refit_users(ref, mm, dv, ids(far)), index_error,
+        test::what_is(Contains("recfuse::refit_users") && Contains("users[1] is 10")));
     const std::vector<std::int32_t> neg = {-1};
-    REQUIRE_THROWS_MATCHES(refit_items(ref, mm, dv, ids(neg)), index_error,
-                           what_is(Contains("recfuse::refit_items") && Contains("items[0] is -1")));
-    interactions<float> empty;
-    empty.users = 10;
-    empty.items = 8;
-    REQUIRE_THROWS_MATCHES(refit_users(ref, mm, empty.view(), ids(rows)), value_error,
-                           what_is(Contains("recfuse::refit_users") && Contains("empty")));
+    REQUIRE_THROWS_MATCHES(
+        refit_items(ref, mm, dv, ids(neg)), index_error,
+        test::what_is(Contains("recfuse::refit_items") && Contains("items[0] is -1")));
     other = d;
     other.value[3] = inf;
     REQUIRE_THROWS_MATCHES(refit_items(ref, mm, other.view(), ids(rows)), value_error,
-                           what_is(Contains("recfuse::refit_items") && Contains("entry 3")));
+                           test::what_is(Contains("recfuse::refit_items") && Contains("entry 3")));
     REQUIRE_THROWS_MATCHES(
         refit_users(ref, mm, dv, ids(rows), als_options{.reg_factor = -1}), value_error,
-        what_is(Contains("recfuse::refit_users") && Contains("reg_factor is -1")));
+        test::what_is(Contains("recfuse::refit_users") && Contains("reg_factor is -1")));
+    REQUIRE_THROWS_MATCHES(
+        refit_items(ref, mm, dv, ids(rows), als_options{.reg_bias = 1e39}), value_error,
+        test::what_is(Contains("recfuse::refit_items") &&
+                      Contains("options.reg_bias is 1e+39, which overflows float")));
     CHECK(mm.user_factors == m.user_factors);  // nothing was touched by the failed calls
     CHECK(mm.item_factors == m.item_factors);
   }
+}
+
+TEMPLATE_TEST_CASE("refit on empty data: the listed rows get zeros", "[factorize][reference]",
+                   float, double) {
+  using T = TestType;
+  // As in fit_biased_als, a row without ratings gets zero factors and a zero bias; empty data
+  // is accepted (it used to be a value_error for this family only).
+  const auto d = rating_grid<T>(10, 8, 0.5, 3);
+  als_options o;
+  o.factors = 3;
+  o.iterations = 2;
+  const auto m = fit_biased_als(exec::reference{}, d.view(), o);
+  interactions<T> empty;
+  empty.users = d.users;
+  empty.items = d.items;
+  auto r = m;
+  const std::vector<std::int32_t> users = {7, 2, 7}, items = {0};
+  refit_users(exec::reference{}, r, empty.view(), ids(users), o);
+  refit_items(exec::reference{}, r, empty.view(), ids(items), o);
+  for (index_t u = 0; u < d.users; ++u) {
+    const bool listed = u == 2 || u == 7;
+    CAPTURE(u);
+    CHECK(r.user_bias[u] == (listed ? T(0) : m.user_bias[u]));
+    for (index_t f = 0; f < 3; ++f) {
+      CHECK(r.user_factors[u * 3 + f] == (listed ? T(0) : m.user_factors[u * 3 + f]));
+    }
+  }
+  for (index_t i = 0; i < d.items; ++i) {
+    CAPTURE(i);
+    CHECK(r.item_bias[i] == (i == 0 ? T(0) : m.item_bias[i]));
+    for (index_t f = 0; f < 3; ++f) {
+      CHECK(r.item_factors[i * 3 + f] == (i == 0 ? T(0) : m.item_factors[i * 3 + f]));
+    }
+  }
+  CHECK(m.user_bias[2] != T(0));  // the listed rows did change
+  CHECK(m.item_factors[0] != T(0));
 }

@@ -17,24 +17,9 @@ using namespace recfuse;
 
 namespace {
 
-// Matches an exception whose what() satisfies a string matcher.
-template <class M>
-class what_matcher : public Catch::MatcherBase<std::exception> {
- public:
-  explicit what_matcher(M m) : m_(std::move(m)) {}
-  bool match(const std::exception& e) const override { return m_.match(e.what()); }
-  std::string describe() const override { return "has a message that " + m_.toString(); }
-
- private:
-  M m_;
-};
-template <class M>
-what_matcher<M> what_is(M m) {
-  return what_matcher<M>(std::move(m));
-}
 // REQUIRE_THROWS_MATCHES with a string matcher on the message.
 #define IALS_REQUIRE_THROWS(expr, type, matcher) \
-  REQUIRE_THROWS_MATCHES(expr, type, what_is(matcher))
+  REQUIRE_THROWS_MATCHES(expr, type, test::what_is(matcher))
 
 template <class T>
 implicit_mf_model<T> items_only_model(index_t k, std::vector<T> item_factors) {
@@ -379,39 +364,39 @@ TEST_CASE("implicit ALS reference: errors", "[factorize][implicit]") {
     auto bad = o;
     bad.factors = 0;
     IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
-                        Contains(fit) && Contains("factors is 0"));
+                        Contains(fit) && Contains("options.factors is 0"));
     bad = o;
     bad.iterations = -1;
     IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
-                        Contains(fit) && Contains("iterations is -1"));
+                        Contains(fit) && Contains("options.iterations is -1"));
     bad = o;
     bad.cg_steps = 0;
     IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
-                        Contains(fit) && Contains("cg_steps is 0"));
+                        Contains(fit) && Contains("options.cg_steps is 0"));
     bad.solver = implicit_solver::cholesky;  // cg_steps is not used by Cholesky
     CHECK_NOTHROW(fit_implicit_als(ref, d.view(), bad));
     bad = o;
     bad.regularization = -0.5;
     IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
-                        Contains(fit) && Contains("regularization is -0.5"));
+                        Contains(fit) && Contains("options.regularization is -0.5"));
     bad.regularization = std::numeric_limits<double>::quiet_NaN();
     IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
-                        Contains(fit) && Contains("regularization is nan"));
+                        Contains(fit) && Contains("options.regularization is nan"));
     bad = o;
     bad.alpha = -2;
     IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
-                        Contains(fit) && Contains("alpha is -2"));
+                        Contains(fit) && Contains("options.alpha is -2"));
     bad.alpha = std::numeric_limits<double>::infinity();
     IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
-                        Contains(fit) && Contains("alpha is inf"));
+                        Contains(fit) && Contains("options.alpha is inf"));
     bad = o;
     bad.init_scale = -1;
     IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
-                        Contains(fit) && Contains("init_scale is -1"));
+                        Contains(fit) && Contains("options.init_scale is -1"));
     bad = o;
     bad.solver = static_cast<implicit_solver>(7);
     IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
-                        Contains(fit) && Contains("solver is 7"));
+                        Contains(fit) && Contains("options.solver is 7"));
   }
   SECTION("training data") {
     auto bad = d;
@@ -499,17 +484,18 @@ TEST_CASE("implicit ALS reference: errors", "[factorize][implicit]") {
     bad_o.alpha = -1;
     IALS_REQUIRE_THROWS(
         fold_in_user(ref, m, cview(gram), cview(ids), cview(values), mview(x), bad_o), value_error,
-        Contains(fn) && Contains("alpha is -1"));
+        Contains(fn) && Contains("options.alpha is -1"));
     bad_o = o;
     bad_o.cg_steps = -2;
     IALS_REQUIRE_THROWS(
         fold_in_user(ref, m, cview(gram), cview(ids), cview(values), mview(x), bad_o), value_error,
-        Contains(fn) && Contains("cg_steps is -2"));
+        Contains(fn) && Contains("options.cg_steps is -2"));
     auto broken = m;
     broken.item_factors.pop_back();
     IALS_REQUIRE_THROWS(
         fold_in_user(ref, broken, cview(gram), cview(ids), cview(values), mview(x), o), shape_error,
-        Contains(fn) && Contains("model.item_factors.size()"));
+        Contains(fn) &&
+            Contains("model.item_factors has 7 elements but model.items * model.factors is 8"));
   }
   SECTION("refit") {
     auto m = fit_implicit_als(ref, d.view(), o);
@@ -530,11 +516,142 @@ TEST_CASE("implicit ALS reference: errors", "[factorize][implicit]") {
                         Contains("recfuse::refit_items") && Contains("has value -3"));
     auto bad_o = o;
     bad_o.regularization = -1;
-    IALS_REQUIRE_THROWS(refit_users(ref, m, d.view(), cview(items), bad_o), value_error,
-                        Contains("recfuse::refit_users") && Contains("regularization is -1"));
+    IALS_REQUIRE_THROWS(
+        refit_users(ref, m, d.view(), cview(items), bad_o), value_error,
+        Contains("recfuse::refit_users") && Contains("options.regularization is -1"));
     // No rows listed: nothing changes.
     const auto before = m.user_factors;
     refit_users(ref, m, d.view(), vector_view<const std::int32_t>{}, o);
     CHECK(m.user_factors == before);
+  }
+}
+
+TEST_CASE("implicit ALS reference: factor count limit and options that overflow float",
+          "[factorize][implicit]") {
+  using Catch::Matchers::Contains;
+  const exec::reference ref;
+  interactions<float> d;
+  d.users = 3;
+  d.items = 4;
+  d.user = {0, 1, 2};
+  d.item = {1, 2, 3};
+  d.value = {1, 2, 1};
+  implicit_als_options o;
+  o.factors = 2;
+  o.iterations = 1;
+  o.regularization = 0.1;
+  const std::string fit = "recfuse::fit_implicit_als";
+
+  SECTION("factors") {
+    // 2^32 factors made k * k wrap to 0 in the half sweep, and the gramian wrote past its end.
+    for (index_t k : {index_t{65537}, index_t{1} << 32, index_t{1} << 40}) {
+      auto bad = o;
+      bad.factors = k;
+      CAPTURE(k);
+      IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
+                          Contains(fit) && Contains("options.factors is " + std::to_string(k)) &&
+                              Contains("1 <= factors <= 65536"));
+    }
+    auto most = o;
+    most.factors = 65536;
+    most.iterations = 0;  // the initial model only: a 65536 x 65536 gramian would need 16 GiB
+    const auto m = fit_implicit_als(ref, d.view(), most);
+    CHECK(m.factors == 65536);
+    CHECK(m.user_factors.size() == 3u * 65536u);
+    // A model or a gramian input beyond the limit is a shape error.
+    implicit_mf_model<float> wide;
+    wide.factors = 65537;
+    std::vector<float> x;
+    IALS_REQUIRE_THROWS(
+        fold_in_user(ref, wide, vector_view<const float>{}, vector_view<const std::int32_t>{},
+                     vector_view<const float>{}, mview(x), o),
+        shape_error, Contains("recfuse::fold_in_user") && Contains("factors = 65537"));
+    interactions<float> none;
+    IALS_REQUIRE_THROWS(refit_users(ref, wide, none.view(), vector_view<const std::int32_t>{}, o),
+                        shape_error,
+                        Contains("recfuse::refit_users") && Contains("factors = 65537"));
+    IALS_REQUIRE_THROWS(gramian(ref, matrix_view<const float>(nullptr, 0, index_t{1} << 32)),
+                        shape_error, Contains("recfuse::gramian") && Contains("cols = 4294967296"));
+  }
+  SECTION("real options must be finite as T") {
+    // Finite doubles that are inf as floats: the float kernels would compute with inf.
+    auto bad = o;
+    bad.alpha = 1e39;
+    IALS_REQUIRE_THROWS(
+        fit_implicit_als(ref, d.view(), bad), value_error,
+        Contains(fit) && Contains("options.alpha is 1e+39") && Contains("overflows float"));
+    bad = o;
+    bad.regularization = 3.5e38;
+    IALS_REQUIRE_THROWS(fit_implicit_als(ref, d.view(), bad), value_error,
+                        Contains(fit) && Contains("options.regularization is 3.5e+38") &&
+                            Contains("overflows float"));
+    bad = o;
+    bad.init_scale = 1e300;
+    IALS_REQUIRE_THROWS(
+        fit_implicit_als(ref, d.view(), bad), value_error,
+        Contains(fit) && Contains("options.init_scale is 1e+300") && Contains("overflows float"));
+    // The same options are fine for a double model.
+    interactions<double> dd;
+    dd.users = 3;
+    dd.items = 4;
+    dd.user = d.user;
+    dd.item = d.item;
+    dd.value = {1, 2, 1};
+    bad = o;
+    bad.alpha = 1e39;
+    bad.iterations = 0;
+    CHECK_NOTHROW(fit_implicit_als(ref, dd.view(), bad));
+    // fold-in and refit check them too.
+    auto m = fit_implicit_als(ref, d.view(), o);
+    const auto gram = gramian(ref, m.item_matrix());
+    std::vector<std::int32_t> ids = {0};
+    std::vector<float> values = {1};
+    std::vector<float> x(2, 0.0f);
+    bad = o;
+    bad.regularization = 1e39;
+    IALS_REQUIRE_THROWS(
+        fold_in_user(ref, m, cview(gram), cview(ids), cview(values), mview(x), bad), value_error,
+        Contains("recfuse::fold_in_user") && Contains("options.regularization is 1e+39") &&
+            Contains("overflows float"));
+    bad = o;
+    bad.alpha = 1e39;
+    IALS_REQUIRE_THROWS(refit_items(ref, m, d.view(), cview(ids), bad), value_error,
+                        Contains("recfuse::refit_items") && Contains("options.alpha is 1e+39") &&
+                            Contains("overflows float"));
+  }
+}
+
+TEST_CASE("implicit ALS reference: refit on empty data zeroes the listed rows",
+          "[factorize][implicit]") {
+  const auto d = random_interactions<double>(8, 6, 0.6, 4);
+  for (auto solver : {implicit_solver::cholesky, implicit_solver::conjugate_gradient}) {
+    CAPTURE(static_cast<int>(solver));
+    implicit_als_options o;
+    o.factors = 3;
+    o.iterations = 2;
+    o.regularization = 0.1;
+    o.solver = solver;
+    const auto m = fit_implicit_als(exec::reference{}, d.view(), o);
+    interactions<double> empty;
+    empty.users = d.users;
+    empty.items = d.items;
+    auto r = m;
+    const std::vector<std::int32_t> users = {5, 2, 5};
+    refit_users(exec::reference{}, r, empty.view(), cview(users), o);
+    const std::vector<std::int32_t> items = {1};
+    refit_items(exec::reference{}, r, empty.view(), cview(items), o);
+    for (index_t u = 0; u < d.users; ++u) {
+      for (index_t j = 0; j < 3; ++j) {
+        CAPTURE(u, j);
+        CHECK(r.user_factors[u * 3 + j] == (u == 2 || u == 5 ? 0.0 : m.user_factors[u * 3 + j]));
+      }
+    }
+    for (index_t i = 0; i < d.items; ++i) {
+      for (index_t j = 0; j < 3; ++j) {
+        CAPTURE(i, j);
+        CHECK(r.item_factors[i * 3 + j] == (i == 1 ? 0.0 : m.item_factors[i * 3 + j]));
+      }
+    }
+    CHECK(m.user_factors[2 * 3] != 0.0);  // the rows did change
   }
 }

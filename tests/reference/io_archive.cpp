@@ -17,6 +17,7 @@
 
 #include "recfuse/factorize/persist.hpp"
 #include "recfuse/io/archive.hpp"
+#include "test_support.hpp"
 
 #if defined(__unix__)
 #include <unistd.h>
@@ -27,34 +28,6 @@ using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-
-// what(m): matches an exception whose what() satisfies the string matcher m.
-class what_matcher : public Catch::MatcherBase<std::exception> {
- public:
-  explicit what_matcher(const Catch::MatcherBase<std::string>& m) : m_(m) {}
-  bool match(const std::exception& e) const override { return m_.match(e.what()); }
-  std::string describe() const override { return "what() " + m_.toString(); }
-
- private:
-  const Catch::MatcherBase<std::string>& m_;
-};
-what_matcher what(const Catch::MatcherBase<std::string>& m) { return what_matcher(m); }
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           (std::string("recfuse-io-archive-") + std::to_string(rd()) + "-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -209,29 +182,32 @@ TEST_CASE("archive: in-memory entries", "[io][archive]") {
   CHECK(a.kind() == "other");
   CHECK(a.source().empty());
 
-  REQUIRE_THROWS_MATCHES(a.scalar("nope"), io_error,
-                         what(Contains("recfuse::io::archive::scalar") &&
-                              Contains("no entry \"nope\"") && Contains("built in memory")));
-  REQUIRE_THROWS_MATCHES(a.scalar("name"), io_error,
-                         what(Contains("entry \"name\" is a string, not a scalar")));
   REQUIRE_THROWS_MATCHES(
-      a.string("f32"), io_error,
-      what(Contains("recfuse::io::archive::string") && Contains("is an array, not a string")));
-  REQUIRE_THROWS_MATCHES(a.array<double>("f32"), io_error,
-                         what(Contains("recfuse::io::archive::array") && Contains("\"f32\"") &&
-                              Contains("holds float32, not float64")));
+      a.scalar("nope"), io_error,
+      test::what_is(Contains("recfuse::io::archive::scalar") && Contains("no entry \"nope\"") &&
+                    Contains("built in memory")));
+  REQUIRE_THROWS_MATCHES(a.scalar("name"), io_error,
+                         test::what_is(Contains("entry \"name\" is a string, not a scalar")));
+  REQUIRE_THROWS_MATCHES(a.string("f32"), io_error,
+                         test::what_is(Contains("recfuse::io::archive::string") &&
+                                       Contains("is an array, not a string")));
+  REQUIRE_THROWS_MATCHES(
+      a.array<double>("f32"), io_error,
+      test::what_is(Contains("recfuse::io::archive::array") && Contains("\"f32\"") &&
+                    Contains("holds float32, not float64")));
   REQUIRE_THROWS_MATCHES(a.array<std::int32_t>("tiny"), io_error,
-                         what(Contains("is a scalar, not an array")));
+                         test::what_is(Contains("is a scalar, not an array")));
   const std::vector<float> six(6);
-  REQUIRE_THROWS_MATCHES(a.put_array<float>("x", six, {2, 4}), shape_error,
-                         what(Contains("recfuse::io::archive::put_array") && Contains("\"x\"") &&
-                              Contains("[2, 4] has 8 elements") && Contains("the data has 6")));
+  REQUIRE_THROWS_MATCHES(
+      a.put_array<float>("x", six, {2, 4}), shape_error,
+      test::what_is(Contains("recfuse::io::archive::put_array") && Contains("\"x\"") &&
+                    Contains("[2, 4] has 8 elements") && Contains("the data has 6")));
   REQUIRE_THROWS_MATCHES(a.put_array<float>("x", six, {-2, -3}), shape_error,
-                         what(Contains("negative extent")));
+                         test::what_is(Contains("negative extent")));
   REQUIRE_THROWS_AS(a.put_array<float>("x", six, {}), shape_error);  // rank 0 holds 1 element
   const std::vector<float> none;
   REQUIRE_THROWS_MATCHES(a.put_array<float>("x", none, {index_t{1} << 62, index_t{1} << 62}),
-                         shape_error, what(Contains("too many elements")));
+                         shape_error, test::what_is(Contains("too many elements")));
   CHECK_FALSE(a.contains("x"));
   a.put_array<float>("huge_but_empty", none, {index_t{1} << 62, 0, index_t{1} << 62});
   CHECK(a.array_shape("huge_but_empty") ==
@@ -239,7 +215,7 @@ TEST_CASE("archive: in-memory entries", "[io][archive]") {
 }
 
 TEST_CASE("archive: save and load round trip bit-exactly", "[io][archive]") {
-  temp_dir dir;
+  test::temp_dir dir;
   const io::archive a = sample_archive();
   io::save_archive(dir / "a.rfa", a);
   CHECK(temp_files(dir.path) == 0);
@@ -270,7 +246,7 @@ TEST_CASE("archive: save and load round trip bit-exactly", "[io][archive]") {
   CHECK(shape == std::vector<index_t>{0, 5});
   CHECK(b.array<double>("rank0") == std::vector<double>{7.5});
   REQUIRE_THROWS_MATCHES(b.scalar("nope"), io_error,
-                         what(Contains("no entry \"nope\"") && Contains("a.rfa")));
+                         test::what_is(Contains("no entry \"nope\"") && Contains("a.rfa")));
 
   // Saving is deterministic, and an empty archive round-trips too.
   io::save_archive(dir / "b.rfa", b);
@@ -283,28 +259,28 @@ TEST_CASE("archive: save and load round trip bit-exactly", "[io][archive]") {
 }
 
 TEST_CASE("archive: every truncation is an io_error", "[io][archive]") {
-  temp_dir dir;
+  test::temp_dir dir;
   io::save_archive(dir / "a.rfa", sample_archive());
   const std::string bytes = read_bytes(dir / "a.rfa");
   for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
     CAPTURE(cut);
     write_bytes(dir / "cut.rfa", bytes.substr(0, cut));
     REQUIRE_THROWS_MATCHES(io::load_archive(dir / "cut.rfa"), io_error,
-                           what(Contains("recfuse::io::load_archive") && Contains("cut.rfa") &&
-                                Contains("truncated")));
+                           test::what_is(Contains("recfuse::io::load_archive") &&
+                                         Contains("cut.rfa") && Contains("truncated")));
   }
   write_bytes(dir / "cut.rfa", bytes.substr(0, bytes.size() - 3));
   REQUIRE_THROWS_MATCHES(
       io::load_archive(dir / "cut.rfa"), io_error,
-      what(Contains(std::to_string(bytes.size()) + " bytes in all) but the file has " +
-                    std::to_string(bytes.size() - 3))));
+      test::what_is(Contains(std::to_string(bytes.size()) + " bytes in all) but the file has " +
+                             std::to_string(bytes.size() - 3))));
   write_bytes(dir / "long.rfa", bytes + "x");
   REQUIRE_THROWS_MATCHES(io::load_archive(dir / "long.rfa"), io_error,
-                         what(Contains("trailing data")));
+                         test::what_is(Contains("trailing data")));
 }
 
 TEST_CASE("archive: corruption, bad magic, other versions", "[io][archive]") {
-  temp_dir dir;
+  test::temp_dir dir;
   io::save_archive(dir / "a.rfa", sample_archive());
   const std::string bytes = read_bytes(dir / "a.rfa");
 
@@ -318,51 +294,54 @@ TEST_CASE("archive: corruption, bad magic, other versions", "[io][archive]") {
     write_bytes(dir / "bad.rfa", bad);
     REQUIRE_THROWS_MATCHES(
         io::load_archive(dir / "bad.rfa"), io_error,
-        what(Contains("bad.rfa") && Contains("checksum mismatch") && Contains("corrupt")));
+        test::what_is(Contains("bad.rfa") && Contains("checksum mismatch") && Contains("corrupt")));
   }
 
   std::string magic = bytes;
   magic[3] = 'X';
   write_bytes(dir / "m.rfa", magic);
   REQUIRE_THROWS_MATCHES(io::load_archive(dir / "m.rfa"), io_error,
-                         what(Contains("not a recfuse model file")));
+                         test::what_is(Contains("not a recfuse model file")));
   write_bytes(dir / "text.rfa", "user\titem\trating\n");
   REQUIRE_THROWS_MATCHES(io::load_archive(dir / "text.rfa"), io_error,
-                         what(Contains("not a recfuse model file")));
+                         test::what_is(Contains("not a recfuse model file")));
   write_bytes(dir / "short.rfa", "RFX");
   REQUIRE_THROWS_MATCHES(io::load_archive(dir / "short.rfa"), io_error,
-                         what(Contains("not a recfuse model file")));
+                         test::what_is(Contains("not a recfuse model file")));
 
   std::string future = bytes;
   future[8] = 2;
   write_bytes(dir / "v2.rfa", future);
   REQUIRE_THROWS_MATCHES(
       io::load_archive(dir / "v2.rfa"), io_error,
-      what(Contains("format version 2 is not supported") && Contains("reads version 1")));
+      test::what_is(Contains("format version 2 is not supported") && Contains("reads version 1")));
   std::string flags = bytes;
   flags[12] = 1;
   write_bytes(dir / "f.rfa", flags);
   REQUIRE_THROWS_MATCHES(io::load_archive(dir / "f.rfa"), io_error,
-                         what(Contains("unsupported format flags 0x1")));
+                         test::what_is(Contains("unsupported format flags 0x1")));
   std::string length = bytes;
   length[23] = static_cast<char>(0x80);  // payload length 2^63 + ...
   write_bytes(dir / "len.rfa", length);
-  REQUIRE_THROWS_MATCHES(io::load_archive(dir / "len.rfa"), io_error, what(Contains("truncated")));
+  REQUIRE_THROWS_MATCHES(io::load_archive(dir / "len.rfa"), io_error,
+                         test::what_is(Contains("truncated")));
 
   REQUIRE_THROWS_MATCHES(io::load_archive(dir / "missing.rfa"), io_error,
-                         what(Contains("recfuse::io::load_archive") && Contains("cannot open") &&
-                              Contains("missing.rfa")));
-  REQUIRE_THROWS_MATCHES(io::load_archive(dir.path), io_error, what(Contains("is a directory")));
+                         test::what_is(Contains("recfuse::io::load_archive") &&
+                                       Contains("cannot open") && Contains("missing.rfa")));
+  REQUIRE_THROWS_MATCHES(io::load_archive(dir.path), io_error,
+                         test::what_is(Contains("is a directory")));
 }
 
 TEST_CASE("archive: malformed payloads with a valid checksum", "[io][archive]") {
   // Crafted files: lengths are checked against the bytes that remain before any allocation.
-  temp_dir dir;
+  test::temp_dir dir;
   const auto check = [&](const std::string& payload, const std::string& what_text) {
     write_bytes(dir / "c.rfa", build_file(payload));
     REQUIRE_THROWS_MATCHES(
         io::load_archive(dir / "c.rfa"), io_error,
-        what(Contains("c.rfa") && Contains("malformed payload at byte") && Contains(what_text)));
+        test::what_is(Contains("c.rfa") && Contains("malformed payload at byte") &&
+                      Contains(what_text)));
   };
   const auto head = [](std::uint32_t entries) {
     payload_builder p;
@@ -401,7 +380,7 @@ TEST_CASE("archive: malformed payloads with a valid checksum", "[io][archive]") 
 }
 
 TEST_CASE("archive: atomic writes keep the previous file on failure", "[io][archive]") {
-  temp_dir dir;
+  test::temp_dir dir;
   io::archive one("one");
   one.put("v", 1.0);
   io::archive two("two");
@@ -426,11 +405,12 @@ TEST_CASE("archive: atomic writes keep the previous file on failure", "[io][arch
 
   // Targets that cannot be written.
   fs::create_directories(dir / "sub" / "inner");
-  REQUIRE_THROWS_MATCHES(io::save_archive(dir / "sub", one), io_error,
-                         what(Contains("recfuse::io::save_archive") && Contains("is a directory")));
+  REQUIRE_THROWS_MATCHES(
+      io::save_archive(dir / "sub", one), io_error,
+      test::what_is(Contains("recfuse::io::save_archive") && Contains("is a directory")));
   CHECK(fs::is_directory(dir / "sub" / "inner"));
   REQUIRE_THROWS_MATCHES(io::save_archive(dir / "nowhere" / "m.rfa", one), io_error,
-                         what(Contains("cannot create") && Contains("nowhere")));
+                         test::what_is(Contains("cannot create") && Contains("nowhere")));
   CHECK(temp_files(dir.path) == 0);
   CHECK(read_bytes(dir / "m.rfa") == before);
 
@@ -439,8 +419,9 @@ TEST_CASE("archive: atomic writes keep the previous file on failure", "[io][arch
     fs::permissions(dir.path,
                     fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
                     fs::perm_options::remove);
-    REQUIRE_THROWS_MATCHES(io::save_archive(dir / "m.rfa", one), io_error,
-                           what(Contains("cannot create") && Contains("Permission denied")));
+    REQUIRE_THROWS_MATCHES(
+        io::save_archive(dir / "m.rfa", one), io_error,
+        test::what_is(Contains("cannot create") && Contains("Permission denied")));
     fs::permissions(dir.path, fs::perms::owner_write, fs::perm_options::add);
     CHECK(read_bytes(dir / "m.rfa") == before);
   } else {
@@ -452,20 +433,22 @@ TEST_CASE("archive: atomic writes keep the previous file on failure", "[io][arch
 TEMPLATE_TEST_CASE("save_model: biased and implicit models round trip bit-exactly", "[io][persist]",
                    float, double) {
   using T = TestType;
-  temp_dir dir;
+  test::temp_dir dir;
   biased_mf_model<T> b;
   b.users = 3;
   b.items = 4;
   b.factors = 4;
   b.global_mean = T(3.5);
   b.min_rating = T(0.5);
-  b.max_rating = std::numeric_limits<T>::infinity();
+  b.max_rating = std::numeric_limits<T>::max();
   b.user_bias = {T(0.25), -T(0), std::numeric_limits<T>::denorm_min()};
   b.item_bias = {1, 2, 3, -4};
   std::mt19937_64 rng(11);
   std::normal_distribution<double> normal;
   for (int k = 0; k < 12; ++k) b.user_factors.push_back(static_cast<T>(normal(rng)));
-  b.item_factors = special_values<T>();
+  for (const T v : special_values<T>()) {
+    if (std::isfinite(v)) b.item_factors.push_back(v);  // a model's values are finite
+  }
   b.item_factors.resize(16, T(0.5));
   save_model(dir / "b.rfm", b);
   const auto lb = load_biased_mf_model<T>(dir / "b.rfm");
@@ -496,21 +479,28 @@ TEMPLATE_TEST_CASE("save_model: biased and implicit models round trip bit-exactl
   CHECK(same_bits(lx.user_factors, x.user_factors));
   CHECK(same_bits(lx.item_factors, x.item_factors));
 
-  // Empty models (no users, items or factors) round-trip too.
-  save_model(dir / "e.rfm", biased_mf_model<T>{});
+  // Empty models (no users or items) round-trip too; the factor count is still 1 or more.
+  biased_mf_model<T> empty;
+  empty.factors = 1;
+  save_model(dir / "e.rfm", empty);
   const auto le = load_biased_mf_model<T>(dir / "e.rfm");
   CHECK(le.users == 0);
+  CHECK(le.factors == 1);
   CHECK(le.user_factors.empty());
-  implicit_mf_model<T> nf;
-  nf.users = 2;
-  nf.items = 3;
-  save_model(dir / "nf.rfm", nf);
-  CHECK(load_implicit_mf_model<T>(dir / "nf.rfm").items == 3);
+  implicit_mf_model<T> nu;
+  nu.items = 3;
+  nu.factors = detail::mf::max_factors;  // the largest factor count
+  nu.item_factors.assign(static_cast<std::size_t>(3 * nu.factors), T(0.5));
+  save_model(dir / "nu.rfm", nu);
+  const auto lnu = load_implicit_mf_model<T>(dir / "nu.rfm");
+  CHECK(lnu.items == 3);
+  CHECK(lnu.factors == detail::mf::max_factors);
+  CHECK(same_bits(lnu.item_factors, nu.item_factors));
   CHECK(temp_files(dir.path) == 0);
 }
 
 TEST_CASE("save_model: load errors name the file and the problem", "[io][persist]") {
-  temp_dir dir;
+  test::temp_dir dir;
   const auto b = small_biased_f();
   save_model(dir / "b.rfm", b);
   implicit_mf_model<float> x;
@@ -521,33 +511,38 @@ TEST_CASE("save_model: load errors name the file and the problem", "[io][persist
   x.item_factors = {2};
   save_model(dir / "x.rfm", x);
 
-  REQUIRE_THROWS_MATCHES(load_implicit_mf_model<float>(dir / "b.rfm"), io_error,
-                         what(Contains("recfuse::load_implicit_mf_model") && Contains("b.rfm") &&
-                              Contains("kind \"biased_mf\", not \"implicit_mf\"") &&
-                              Contains("recfuse::load_biased_mf_model")));
+  REQUIRE_THROWS_MATCHES(
+      load_implicit_mf_model<float>(dir / "b.rfm"), io_error,
+      test::what_is(Contains("recfuse::load_implicit_mf_model") && Contains("b.rfm") &&
+                    Contains("kind \"biased_mf\", not \"implicit_mf\"") &&
+                    Contains("recfuse::load_biased_mf_model")));
   REQUIRE_THROWS_MATCHES(load_biased_mf_model<float>(dir / "x.rfm"), io_error,
-                         what(Contains("recfuse::load_biased_mf_model") &&
-                              Contains("kind \"implicit_mf\", not \"biased_mf\"")));
-  REQUIRE_THROWS_MATCHES(load_biased_mf_model<double>(dir / "b.rfm"), io_error,
-                         what(Contains("holds float32 values") && Contains("loaded as float64") &&
-                              Contains("load_biased_mf_model<float>")));
-  save_model(dir / "xd.rfm", implicit_mf_model<double>{});
-  REQUIRE_THROWS_MATCHES(load_implicit_mf_model<float>(dir / "xd.rfm"), io_error,
-                         what(Contains("holds float64 values") && Contains("loaded as float32")));
+                         test::what_is(Contains("recfuse::load_biased_mf_model") &&
+                                       Contains("kind \"implicit_mf\", not \"biased_mf\"")));
+  REQUIRE_THROWS_MATCHES(
+      load_biased_mf_model<double>(dir / "b.rfm"), io_error,
+      test::what_is(Contains("holds float32 values") && Contains("loaded as float64") &&
+                    Contains("load_biased_mf_model<float>")));
+  implicit_mf_model<double> xd;
+  xd.factors = 1;
+  save_model(dir / "xd.rfm", xd);
+  REQUIRE_THROWS_MATCHES(
+      load_implicit_mf_model<float>(dir / "xd.rfm"), io_error,
+      test::what_is(Contains("holds float64 values") && Contains("loaded as float32")));
 
   // Archive-level problems carry the model loader's name.
   std::string bytes = read_bytes(dir / "b.rfm");
   write_bytes(dir / "cut.rfm", bytes.substr(0, bytes.size() / 2));
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "cut.rfm"), io_error,
-                         what(Contains("recfuse::load_biased_mf_model") && Contains("cut.rfm") &&
-                              Contains("truncated")));
+                         test::what_is(Contains("recfuse::load_biased_mf_model") &&
+                                       Contains("cut.rfm") && Contains("truncated")));
   bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
   write_bytes(dir / "flip.rfm", bytes);
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "flip.rfm"), io_error,
-                         what(Contains("checksum mismatch")));
+                         test::what_is(Contains("checksum mismatch")));
   REQUIRE_THROWS_MATCHES(
       load_biased_mf_model(dir / "none.rfm"), io_error,
-      what(Contains("recfuse::load_biased_mf_model") && Contains("cannot open")));
+      test::what_is(Contains("recfuse::load_biased_mf_model") && Contains("cannot open")));
 
   // Archives with the right kind but inconsistent content.
   const auto edit = [&](auto&& change) {
@@ -556,63 +551,264 @@ TEST_CASE("save_model: load errors name the file and the problem", "[io][persist
     io::save_archive(dir / "edit.rfm", a);
   };
   edit([](io::archive& a) { a.put("users", 4.0); });
-  REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "edit.rfm"), io_error,
-                         what(Contains("array \"user_bias\" has shape [3] but [users] is [4]")));
+  REQUIRE_THROWS_MATCHES(
+      load_biased_mf_model(dir / "edit.rfm"), io_error,
+      test::what_is(Contains("array \"user_bias\" has shape [3] but [users] is [4]")));
   edit([](io::archive& a) { a.put("factors", 1.0); });
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "edit.rfm"), io_error,
-                         what(Contains("\"user_factors\" has shape [3, 2]") &&
-                              Contains("[users, factors] is [3, 1]")));
+                         test::what_is(Contains("\"user_factors\" has shape [3, 2]") &&
+                                       Contains("[users, factors] is [3, 1]")));
   edit([](io::archive& a) { a.put("users", 2.5); });
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "edit.rfm"), io_error,
-                         what(Contains("users is 2.5")));
+                         test::what_is(Contains("users is 2.5")));
   edit([](io::archive& a) { a.put("items", -1.0); });
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "edit.rfm"), io_error,
-                         what(Contains("items is -1")));
+                         test::what_is(Contains("items is -1")));
   edit([](io::archive& a) { a.put_string("global_mean", "x"); });
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "edit.rfm"), io_error,
-                         what(Contains("no scalar \"global_mean\"")));
+                         test::what_is(Contains("no scalar \"global_mean\"")));
   edit([](io::archive& a) { a.put("item_factors", 0.0); });
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "edit.rfm"), io_error,
-                         what(Contains("no array \"item_factors\"")));
+                         test::what_is(Contains("no array \"item_factors\"")));
   edit([](io::archive& a) { a.put_array<double>("item_bias", std::vector<double>{1, 2, 3, 4}); });
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "edit.rfm"), io_error,
-                         what(Contains("\"item_bias\" holds float64, not float32")));
+                         test::what_is(Contains("\"item_bias\" holds float64, not float32")));
   edit([](io::archive& a) { a.put("model_version", 2.0); });
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "edit.rfm"), io_error,
-                         what(Contains("model version 2 is not supported")));
+                         test::what_is(Contains("model version 2 is not supported")));
   edit([](io::archive& a) { a.set_kind("something"); });
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "edit.rfm"), io_error,
-                         what(Contains("kind \"something\", not \"biased_mf\"")));
+                         test::what_is(Contains("kind \"something\", not \"biased_mf\"")));
   io::save_archive(dir / "bare.rfm", io::archive("biased_mf"));
   REQUIRE_THROWS_MATCHES(load_biased_mf_model(dir / "bare.rfm"), io_error,
-                         what(Contains("no model_version entry")));
+                         test::what_is(Contains("no model_version entry")));
+}
+
+// A biased_mf archive built entry by entry, as a hand-made or corrupt file (with a valid
+// checksum) could hold it: users = items = 0 by default, so every array is empty.
+io::archive crafted_biased(double factors, double users = 0, double items = 0) {
+  io::archive a("biased_mf");
+  a.put("model_version", 1.0);
+  a.put_string("dtype", "float32");
+  a.put("users", users);
+  a.put("items", items);
+  a.put("factors", factors);
+  a.put("global_mean", 3.5);
+  a.put("min_rating", 1.0);
+  a.put("max_rating", 5.0);
+  const auto u = static_cast<index_t>(users), i = static_cast<index_t>(items);
+  const auto k = static_cast<index_t>(factors);
+  a.put_array<float>("user_bias", std::vector<float>(static_cast<std::size_t>(u), 0.5f), {u});
+  a.put_array<float>("item_bias", std::vector<float>(static_cast<std::size_t>(i), -0.5f), {i});
+  a.put_array<float>("user_factors", std::vector<float>(static_cast<std::size_t>(u * k), 1.0f),
+                     {u, k});
+  a.put_array<float>("item_factors", std::vector<float>(static_cast<std::size_t>(i * k), 2.0f),
+                     {i, k});
+  return a;
+}
+
+TEST_CASE("load_model: factor counts outside [1, 65536] and non-finite values are refused",
+          "[io][persist]") {
+  test::temp_dir dir;
+  const auto path = dir / "m.rfm";
+  const auto load_error = [&](const io::archive& a) -> std::string {
+    io::save_archive(path, a);
+    try {
+      load_biased_mf_model<float>(path);
+    } catch (const io_error& e) {
+      return e.what();
+    }
+    return "(loaded)";
+  };
+
+  // A valid checksum, no users or items, and a huge factor count: refused before any use could
+  // allocate factors^2 elements.
+  const std::string huge = load_error(crafted_biased(2147483647.0));
+  CHECK_THAT(huge, Contains("recfuse::load_biased_mf_model") && Contains("m.rfm") &&
+                       Contains("factors is 2147483647") && Contains("[1, 65536]"));
+  CHECK_THAT(load_error(crafted_biased(65537.0)), Contains("factors is 65537"));
+  CHECK_THAT(load_error(crafted_biased(0.0)), Contains("factors is 0 (need an integer in [1,"));
+  CHECK(load_error(crafted_biased(65536.0)) == "(loaded)");  // the limit itself loads
+  CHECK(load_error(crafted_biased(2.0, 3.0, 4.0)) == "(loaded)");
+  io::archive many_users = crafted_biased(1.0);
+  many_users.put("users", 1e10);
+  CHECK_THAT(load_error(many_users), Contains("users is 1e+10") && Contains("[0, 2147483647]"));
+
+  // The implicit loader applies the same limit.
+  io::archive x("implicit_mf");
+  x.put("model_version", 1.0);
+  x.put_string("dtype", "float64");
+  x.put("users", 0.0);
+  x.put("items", 0.0);
+  x.put("factors", 2147483647.0);
+  x.put_array<double>("user_factors", std::vector<double>{}, {0, 2147483647});
+  x.put_array<double>("item_factors", std::vector<double>{}, {0, 2147483647});
+  io::save_archive(path, x);
+  REQUIRE_THROWS_MATCHES(load_implicit_mf_model<double>(path), io_error,
+                         test::what_is(Contains("recfuse::load_implicit_mf_model") &&
+                                       Contains("factors is 2147483647")));
+
+  // Scalars: finite (in the model's type) and min_rating <= max_rating.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  struct scalar_case {
+    const char* name;
+    double value;
+    std::string what;
+  };
+  for (const auto& c : std::vector<scalar_case>{
+           {"global_mean", nan, "global_mean is nan (need a finite float32 value)"},
+           {"min_rating", -inf, "min_rating is -inf"},
+           {"max_rating", inf, "max_rating is inf"},
+           {"max_rating", 1e39, "max_rating is 1e+39 (need a finite float32"},  // inf as float
+           {"min_rating", 6.0, "min_rating 6 > max_rating 5"},
+           {"max_rating", 0.5, "min_rating 1 > max_rating 0.5"},
+       }) {
+    CAPTURE(c.name, c.value);
+    io::archive a = crafted_biased(2.0, 3.0, 4.0);
+    a.put(c.name, c.value);
+    CHECK_THAT(load_error(a), Contains("recfuse::load_biased_mf_model") && Contains(c.what));
+  }
+
+  // Arrays: the first NaN or infinity is named with its array, element, row and factor.
+  struct array_case {
+    const char* name;
+    std::size_t at;
+    float value;
+    std::string what;
+  };
+  const float fnan = std::numeric_limits<float>::quiet_NaN();
+  const float finf = std::numeric_limits<float>::infinity();
+  for (const auto& c : std::vector<array_case>{
+           {"user_bias", 2, fnan, "array \"user_bias\" element 2 (user 2) is nan"},
+           {"item_bias", 0, -finf, "array \"item_bias\" element 0 (item 0) is -inf"},
+           {"user_factors", 5, finf, "array \"user_factors\" element 5 (user 2, factor 1) is inf"},
+           {"item_factors", 6, fnan, "array \"item_factors\" element 6 (item 3, factor 0) is nan"},
+       }) {
+    CAPTURE(c.name);
+    io::archive a = crafted_biased(2.0, 3.0, 4.0);
+    std::vector<index_t> shape;
+    auto v = a.array<float>(c.name, &shape);
+    v[c.at] = c.value;
+    a.put_array<float>(c.name, v, shape);
+    CHECK_THAT(load_error(a), Contains("m.rfm") && Contains(c.what) && Contains("finite"));
+  }
+
+  // A non-finite value far into a large array (past the first blocks the scan tests at once).
+  io::archive big = crafted_biased(8.0, 1000.0, 3.0);
+  std::vector<index_t> shape;
+  auto uf = big.array<float>("user_factors", &shape);
+  uf[7777] = fnan;
+  big.put_array<float>("user_factors", uf, shape);
+  CHECK_THAT(load_error(big), Contains("element 7777 (user 972, factor 1) is nan"));
+
+  // Double models: an implicit model with an infinity.
+  implicit_mf_model<double> d;
+  d.users = 2;
+  d.items = 1;
+  d.factors = 2;
+  d.user_factors = {1, 2, 3, 4};
+  d.item_factors = {5, 6};
+  save_model(path, d);
+  io::archive da = io::load_archive(path);
+  da.put_array<double>("item_factors", std::vector<double>{5, -inf}, {1, 2});
+  io::save_archive(path, da);
+  REQUIRE_THROWS_MATCHES(load_implicit_mf_model<double>(path), io_error,
+                         test::what_is(Contains("recfuse::load_implicit_mf_model") &&
+                                       Contains("\"item_factors\" element 1 (item 0, factor 1) is "
+                                                "-inf")));
+}
+
+TEMPLATE_TEST_CASE("save_model: refuses what load would refuse", "[io][persist]", float, double) {
+  using T = TestType;
+  test::temp_dir dir;
+  biased_mf_model<T> good;
+  good.users = 2;
+  good.items = 1;
+  good.factors = 2;
+  good.global_mean = 3;
+  good.min_rating = 1;
+  good.max_rating = 5;
+  good.user_bias = {0, 1};
+  good.item_bias = {2};
+  good.user_factors = {1, 2, 3, 4};
+  good.item_factors = {5, 6};
+  save_model(dir / "m.rfm", good);
+  const std::string before = read_bytes(dir / "m.rfm");
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  const T inf = std::numeric_limits<T>::infinity();
+
+  auto b = good;
+  b.user_factors[3] = nan;
+  REQUIRE_THROWS_MATCHES(
+      save_model(dir / "m.rfm", b), value_error,
+      test::what_is(Contains("recfuse::save_model") &&
+                    Contains("user_factors element 3 (user 1, factor 1) is nan")));
+  b = good;
+  b.item_bias[0] = -inf;
+  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", b), value_error,
+                         test::what_is(Contains("item_bias element 0 (item 0) is -inf")));
+  b = good;
+  b.global_mean = nan;
+  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", b), value_error,
+                         test::what_is(Contains("global_mean = nan")));
+  b = good;
+  b.max_rating = inf;
+  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", b), value_error,
+                         test::what_is(Contains("max_rating = inf")));
+  b = good;
+  b.min_rating = 6;
+  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", b), value_error,
+                         test::what_is(Contains("min_rating <= max_rating")));
+  b = good;
+  b.factors = 0;
+  b.user_factors.clear();
+  b.item_factors.clear();
+  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", b), shape_error,
+                         test::what_is(Contains("factors = 0") && Contains("[1, 65536]")));
+  implicit_mf_model<T> x;
+  x.factors = detail::mf::max_factors + 1;
+  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", x), shape_error,
+                         test::what_is(Contains("factors = 65537")));
+  x.factors = 1;
+  x.items = 1;
+  x.item_factors = {nan};
+  REQUIRE_THROWS_MATCHES(
+      save_model(dir / "m.rfm", x), value_error,
+      test::what_is(Contains("item_factors element 0 (item 0, factor 0) is nan")));
+  CHECK(read_bytes(dir / "m.rfm") == before);
+  CHECK(temp_files(dir.path) == 0);
 }
 
 TEST_CASE("save_model: inconsistent models are rejected and files survive", "[io][persist]") {
-  temp_dir dir;
+  test::temp_dir dir;
   const auto good = small_biased_f();
   save_model(dir / "m.rfm", good);
   const std::string before = read_bytes(dir / "m.rfm");
 
   auto b = good;
   b.user_factors.pop_back();
-  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", b), shape_error,
-                         what(Contains("recfuse::save_model") &&
-                              Contains("user_factors has 5 elements but users x factors is 6")));
+  REQUIRE_THROWS_MATCHES(
+      save_model(dir / "m.rfm", b), shape_error,
+      test::what_is(Contains("recfuse::save_model") &&
+                    Contains("user_factors has 5 elements but users x factors is 6")));
   b = good;
   b.item_bias.push_back(0);
   REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", b), shape_error,
-                         what(Contains("item_bias has 5 elements but items is 4")));
+                         test::what_is(Contains("item_bias has 5 elements but items is 4")));
   b = good;
   b.factors = -1;
-  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", b), shape_error, what(Contains("factors = -1")));
+  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", b), shape_error,
+                         test::what_is(Contains("factors = -1")));
   implicit_mf_model<double> x;
   x.users = 2;
   x.factors = 2;
-  REQUIRE_THROWS_MATCHES(save_model(dir / "m.rfm", x), shape_error,
-                         what(Contains("user_factors has 0 elements but users x factors is 4")));
-  REQUIRE_THROWS_MATCHES(save_model(dir.path, good), io_error,
-                         what(Contains("recfuse::save_model") && Contains("is a directory")));
+  REQUIRE_THROWS_MATCHES(
+      save_model(dir / "m.rfm", x), shape_error,
+      test::what_is(Contains("user_factors has 0 elements but users x factors is 4")));
+  REQUIRE_THROWS_MATCHES(
+      save_model(dir.path, good), io_error,
+      test::what_is(Contains("recfuse::save_model") && Contains("is a directory")));
   CHECK(read_bytes(dir / "m.rfm") == before);
   CHECK(temp_files(dir.path) == 0);
 

@@ -10,25 +10,10 @@
 #include <vector>
 
 #include "recfuse/io/id_map.hpp"
+#include "test_support.hpp"
 
 using namespace recfuse;
 using Catch::Matchers::Contains;
-
-namespace {
-
-// what(m): matches an exception whose what() satisfies the string matcher m.
-class what_matcher : public Catch::MatcherBase<std::exception> {
- public:
-  explicit what_matcher(const Catch::MatcherBase<std::string>& m) : m_(m) {}
-  bool match(const std::exception& e) const override { return m_.match(e.what()); }
-  std::string describe() const override { return "what() " + m_.toString(); }
-
- private:
-  const Catch::MatcherBase<std::string>& m_;
-};
-what_matcher what(const Catch::MatcherBase<std::string>& m) { return what_matcher(m); }
-
-}  // namespace
 
 TEST_CASE("id_map: first-seen order, find, key", "[io][id_map]") {
   io::id_map m;
@@ -129,10 +114,10 @@ TEST_CASE("id_map: reserve keeps behaviour", "[io][id_map]") {
 TEST_CASE("id_map: errors", "[io][id_map]") {
   io::id_map m;
   m.insert("x");
-  REQUIRE_THROWS_MATCHES(
-      m.key(5), index_error,
-      what(Contains("recfuse::io::id_map::key") && Contains("index 5") && Contains("[0, 1)")));
-  REQUIRE_THROWS_MATCHES(m.key(-1), index_error, what(Contains("index -1")));
+  REQUIRE_THROWS_MATCHES(m.key(5), index_error,
+                         test::what_is(Contains("recfuse::io::id_map::key") &&
+                                       Contains("index 5") && Contains("[0, 1)")));
+  REQUIRE_THROWS_MATCHES(m.key(-1), index_error, test::what_is(Contains("index -1")));
   const io::id_map empty;
   REQUIRE_THROWS_AS(empty.key(0), index_error);
 
@@ -141,14 +126,15 @@ TEST_CASE("id_map: errors", "[io][id_map]") {
   CHECK(small.insert("a") == 0);
   CHECK(small.insert("7") == 1);
   CHECK(small.insert("a") == 0);  // existing ids are still found when full
-  REQUIRE_THROWS_MATCHES(
-      small.insert("c"), index_error,
-      what(Contains("recfuse::io::id_map::insert") && Contains("\"c\"") && Contains("2 ids")));
+  REQUIRE_THROWS_MATCHES(small.insert("c"), index_error,
+                         test::what_is(Contains("recfuse::io::id_map::insert") &&
+                                       Contains("\"c\"") && Contains("2 ids")));
   REQUIRE_THROWS_AS(small.insert("8"), index_error);  // the direct-table path too
   CHECK(small.size() == 2);
   CHECK(small.find("8") == -1);
   CHECK(io::id_map().max_size() == INT32_MAX);
-  REQUIRE_THROWS_MATCHES(io::id_map(0), value_error,
-                         what(Contains("recfuse::io::id_map") && Contains("max_size is 0")));
+  REQUIRE_THROWS_MATCHES(
+      io::id_map(0), value_error,
+      test::what_is(Contains("recfuse::io::id_map") && Contains("max_size is 0")));
   REQUIRE_THROWS_AS(io::id_map(index_t{INT32_MAX} + 1), value_error);
 }

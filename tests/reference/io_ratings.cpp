@@ -16,40 +16,13 @@
 #include <vector>
 
 #include "recfuse/io/ratings.hpp"
+#include "test_support.hpp"
 
 using namespace recfuse;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-
-// what(m): matches an exception whose what() satisfies the string matcher m.
-class what_matcher : public Catch::MatcherBase<std::exception> {
- public:
-  explicit what_matcher(const Catch::MatcherBase<std::string>& m) : m_(m) {}
-  bool match(const std::exception& e) const override { return m_.match(e.what()); }
-  std::string describe() const override { return "what() " + m_.toString(); }
-
- private:
-  const Catch::MatcherBase<std::string>& m_;
-};
-what_matcher what(const Catch::MatcherBase<std::string>& m) { return what_matcher(m); }
-
-// A fresh directory under the system temp directory, removed with its content at scope end.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           (std::string("recfuse-io-ratings-") + std::to_string(rd()) + "-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
@@ -85,7 +58,7 @@ void check_entry(const interactions<T>& d, const io::id_map& users, const io::id
 }  // namespace
 
 TEST_CASE("load_ratings: tab-separated MovieLens u.data with time", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   write_text(dir / "u.data",
              "196\t242\t3\t881250949\n186\t302\t3\t891717742\n"
              "22\t377\t1\t878887116\n196\t302\t4.5\t881251000\n");
@@ -105,7 +78,7 @@ TEST_CASE("load_ratings: tab-separated MovieLens u.data with time", "[io][rating
 }
 
 TEST_CASE("load_ratings: whitespace runs, no time, double values", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   write_text(dir / "r.txt", "  1 10  5\n\n2\t \t20 0.1  \n   \n1 20 2.25");  // no final newline
   io::id_map users, items;
   const auto d = io::load_ratings<double>(dir / "r.txt", users, items);
@@ -117,7 +90,7 @@ TEST_CASE("load_ratings: whitespace runs, no time, double values", "[io][ratings
 }
 
 TEST_CASE("load_ratings: time only on some lines gives no time column", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   write_text(dir / "mixed.tsv", "1\t1\t5\t100\n1\t2\t4\n2\t1\t3\t300\n");
   io::id_map users, items;
   const auto d = io::load_ratings(dir / "mixed.tsv", users, items);
@@ -131,7 +104,7 @@ TEST_CASE("load_ratings: time only on some lines gives no time column", "[io][ra
 }
 
 TEST_CASE("load_ratings: ratings.dat with string ids", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   write_text(dir / "ratings.dat",
              "alice::The Matrix (1999)::5::978300760\nbob::Heat::3::978302109\n"
              "alice::Heat::4::978301968\n");
@@ -147,7 +120,7 @@ TEST_CASE("load_ratings: ratings.dat with string ids", "[io][ratings]") {
 }
 
 TEST_CASE("load_ratings: ratings.csv with a header", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   write_text(dir / "ratings.csv",
              "userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n1,1029,3.0,1260759179\n"
              "7,31, 4.5 ,1260759185\n");
@@ -174,7 +147,7 @@ TEST_CASE("load_ratings: ratings.csv with a header", "[io][ratings]") {
 }
 
 TEST_CASE("load_ratings: explicit formats", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   write_text(dir / "a.log", "1,2,3\n");  // CSV content under an unrelated name
   io::ratings_file_options csv;
   csv.file_format = io::ratings_file_options::format::csv;
@@ -185,7 +158,7 @@ TEST_CASE("load_ratings: explicit formats", "[io][ratings]") {
   tab.file_format = io::ratings_file_options::format::tab;
   io::id_map u2, i2;
   REQUIRE_THROWS_MATCHES(io::load_ratings(dir / "a.log", u2, i2, tab), io_error,
-                         what(Contains("a.log\":1:") && Contains("found 1")));
+                         test::what_is(Contains("a.log\":1:") && Contains("found 1")));
 
   write_text(dir / "b.csv", "1::2::3\n");  // the option wins over the extension
   io::ratings_file_options dc;
@@ -197,7 +170,7 @@ TEST_CASE("load_ratings: explicit formats", "[io][ratings]") {
 }
 
 TEST_CASE("load_ratings: CRLF line endings and a byte order mark", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   const std::vector<std::pair<std::string, std::string>> files = {
       {"u.data", "1\t2\t3\t100\r\n4\t5\t1\t200\r\n\r\n"},
       {"ratings.dat", "1::2::3::100\r\n4::5::1::200\r\n"},
@@ -216,7 +189,7 @@ TEST_CASE("load_ratings: CRLF line endings and a byte order mark", "[io][ratings
 }
 
 TEST_CASE("load_ratings: empty files give empty interactions", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   for (const std::string text : {"", "\n\n", "  \r\n\t\n", "userId,movieId,rating\n"}) {
     CAPTURE(text);
     write_text(dir / "e.csv", text);
@@ -238,7 +211,7 @@ TEST_CASE("load_ratings: empty files give empty interactions", "[io][ratings]") 
 }
 
 TEST_CASE("load_ratings: a test file against the training maps", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   write_text(dir / "train.tsv", "a\tx\t1\nb\ty\t2\n");
   write_text(dir / "test.tsv", "b\tx\t3\nc\ty\t4\na\tz\t5\n");
   io::id_map users, items;
@@ -253,7 +226,7 @@ TEST_CASE("load_ratings: a test file against the training maps", "[io][ratings]"
 }
 
 TEST_CASE("load_ratings: ids are text", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   write_text(dir / "big.tsv",
              "99999999999999999999\t-1\t5\n007\t1.5\t4\n7\t+3\t3\n99999999999999999999\tx\t2\n");
   io::id_map users, items;
@@ -265,7 +238,7 @@ TEST_CASE("load_ratings: ids are text", "[io][ratings]") {
 }
 
 TEST_CASE("load_ratings: numbers", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   write_text(dir / "n.tsv", "1\t1\t+4\t+12\n1\t2\t-0.5\t-7\n1\t3\t1e-3\t0\n1\t4\t000123\t0\n");
   io::id_map users, items;
   const auto d = io::load_ratings(dir / "n.tsv", users, items);
@@ -277,7 +250,7 @@ TEST_CASE("load_ratings: numbers", "[io][ratings]") {
 }
 
 TEST_CASE("load_ratings: malformed lines name the file, the line and the text", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   struct bad {
     std::string text;
     std::string line;  // ":<n>:"
@@ -306,20 +279,21 @@ TEST_CASE("load_ratings: malformed lines name the file, the line and the text", 
     io::id_map users, items;
     REQUIRE_THROWS_MATCHES(
         io::load_ratings(dir / "bad.tsv", users, items), io_error,
-        what(Contains("recfuse::io::load_ratings") && Contains("bad.tsv\"" + c.line) &&
-             Contains(c.what) && Contains("(line: \"")));
+        test::what_is(Contains("recfuse::io::load_ratings") && Contains("bad.tsv\"" + c.line) &&
+                      Contains(c.what) && Contains("(line: \"")));
   }
   write_text(dir / "bad.csv", "user,item,rating\n1,,3\n");
   io::id_map users, items;
-  REQUIRE_THROWS_MATCHES(
-      io::load_ratings(dir / "bad.csv", users, items), io_error,
-      what(Contains("bad.csv\":2:") && Contains("empty item id") && Contains("line: \"1,,3\"")));
+  REQUIRE_THROWS_MATCHES(io::load_ratings(dir / "bad.csv", users, items), io_error,
+                         test::what_is(Contains("bad.csv\":2:") && Contains("empty item id") &&
+                                       Contains("line: \"1,,3\"")));
   write_text(dir / "bad.dat", "1::2::3::4::5::6\n");
   REQUIRE_THROWS_MATCHES(io::load_ratings(dir / "bad.dat", users, items), io_error,
-                         what(Contains("separated by \"::\"") && Contains("more than 4")));
+                         test::what_is(Contains("separated by \"::\"") && Contains("more than 4")));
   write_text(dir / "long.tsv", "1\t2\t3\n1\t2\t" + std::string(1000, 'z') + "\n");
-  REQUIRE_THROWS_MATCHES(io::load_ratings(dir / "long.tsv", users, items), io_error,
-                         what(Contains("zzz...\")")));  // the line is shortened in the message
+  REQUIRE_THROWS_MATCHES(
+      io::load_ratings(dir / "long.tsv", users, items), io_error,
+      test::what_is(Contains("zzz...\")")));  // the line is shortened in the message
   // A double rating out of float range is fine as double.
   write_text(dir / "big.tsv", "1\t2\t1e300\n");
   io::id_map u2, i2;
@@ -327,23 +301,25 @@ TEST_CASE("load_ratings: malformed lines name the file, the line and the text", 
 }
 
 TEST_CASE("load_ratings: file errors and full maps", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   io::id_map users, items;
-  REQUIRE_THROWS_MATCHES(io::load_ratings(dir / "missing.tsv", users, items), io_error,
-                         what(Contains("recfuse::io::load_ratings") && Contains("cannot open") &&
-                              Contains("missing.tsv") && Contains("No such file")));
+  REQUIRE_THROWS_MATCHES(
+      io::load_ratings(dir / "missing.tsv", users, items), io_error,
+      test::what_is(Contains("recfuse::io::load_ratings") && Contains("cannot open") &&
+                    Contains("missing.tsv") && Contains("No such file")));
   REQUIRE_THROWS_MATCHES(io::load_ratings(dir.path, users, items), io_error,
-                         what(Contains("is a directory")));
+                         test::what_is(Contains("is a directory")));
 
   write_text(dir / "three.tsv", "a\tx\t1\nb\tx\t1\nc\tx\t1\n");
   io::id_map two(2), many;
-  REQUIRE_THROWS_MATCHES(io::load_ratings(dir / "three.tsv", two, many), io_error,
-                         what(Contains("three.tsv\":3:") &&
-                              Contains("too many distinct user ids") && Contains("\"c\"")));
+  REQUIRE_THROWS_MATCHES(
+      io::load_ratings(dir / "three.tsv", two, many), io_error,
+      test::what_is(Contains("three.tsv\":3:") && Contains("too many distinct user ids") &&
+                    Contains("\"c\"")));
 }
 
 TEST_CASE("save_ratings: round trip", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<float> rating(0.5f, 5.0f);
   io::id_map users, items;
@@ -393,8 +369,114 @@ TEST_CASE("save_ratings: round trip", "[io][ratings]") {
   CHECK(temp_files(dir.path) == 0);
 }
 
+TEST_CASE("save_ratings: round trip whatever the name, ids with :: and commas", "[io][ratings]") {
+  test::temp_dir dir;
+  io::id_map users, items;
+  interactions<double> d;
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"urn::7", "a,b"}, {"x", "The::Item"}, {"urn::7", "plain"}, {"3,4", "a,b"}};
+  for (const auto& [u, i] : pairs) {
+    d.user.push_back(static_cast<std::int32_t>(users.insert(u)));
+    d.item.push_back(static_cast<std::int32_t>(items.insert(i)));
+  }
+  d.value = {0.1, -0.0, 4.5, 1.0 / 3.0};
+  d.time = {10, 20, 30, 40};
+  d.users = users.size();
+  d.items = items.size();
+  for (const std::string name : {"out.csv", "OUT.CSV", "out.dat", "out.tsv", "out"}) {
+    CAPTURE(name);
+    io::save_ratings(dir / name, d, users, items);
+    io::id_map u2 = users, i2 = items;  // copies of the maps it was saved with
+    const auto back = io::load_ratings<double>(dir / name, u2, i2);
+    CHECK(back.user == d.user);
+    CHECK(back.item == d.item);
+    CHECK(back.time == d.time);
+    REQUIRE(back.value.size() == d.value.size());
+    CHECK(std::memcmp(back.value.data(), d.value.data(), d.value.size() * sizeof(double)) == 0);
+    CHECK(u2.keys() == users.keys());
+    CHECK(back.users == d.users);
+    CHECK(back.items == d.items);
+    io::id_map u3, i3;  // fresh maps: the same text per line
+    const auto fresh = io::load_ratings<double>(dir / name, u3, i3);
+    REQUIRE(fresh.size() == 4);
+    for (index_t e = 0; e < 4; ++e) {
+      CHECK(u3.key(fresh.user[e]) == pairs[static_cast<std::size_t>(e)].first);
+      CHECK(i3.key(fresh.item[e]) == pairs[static_cast<std::size_t>(e)].second);
+    }
+  }
+
+  // Detection order: a tab in the first non-blank line wins over ".csv" and "::".
+  write_text(dir / "t.csv", "\n  \nurn::7\ta,b\t3\n");
+  io::id_map u4, i4;
+  const auto t = io::load_ratings(dir / "t.csv", u4, i4);
+  REQUIRE(t.size() == 1);
+  check_entry(t, u4, i4, 0, "urn::7", "a,b", 3.0f);
+  // Without a tab, ".csv" still means csv and "::" still means double_colon.
+  write_text(dir / "s.csv", "a::b,c,4\n");
+  io::id_map u5, i5;
+  check_entry(io::load_ratings(dir / "s.csv", u5, i5), u5, i5, 0, "a::b", "c", 4.0f);
+  write_text(dir / "s.dat", "a::b,c::4\n");
+  io::id_map u6, i6;
+  check_entry(io::load_ratings(dir / "s.dat", u6, i6), u6, i6, 0, "a", "b,c", 4.0f);
+
+  // A user id that starts with a byte order mark could not be read back: refused.
+  io::id_map bom;
+  bom.insert("\xEF\xBB\xBFu");
+  interactions<float> b;
+  b.user = {0};
+  b.item = {0};
+  b.value = {1};
+  REQUIRE_THROWS_MATCHES(
+      io::save_ratings(dir / "bom.tsv", b, bom, items), value_error,
+      test::what_is(Contains("recfuse::io::save_ratings") && Contains("byte order mark")));
+  CHECK(!fs::exists(dir / "bom.tsv"));
+  CHECK(temp_files(dir.path) == 0);
+}
+
+TEST_CASE("load_ratings: a first line is a header only if every column is a word",
+          "[io][ratings]") {
+  test::temp_dir dir;
+  struct bad {
+    std::string name;
+    std::string text;
+    std::string what;
+  };
+  // Data lines whose rating is bad are errors on line 1, never skipped as headers.
+  for (const auto& c : std::vector<bad>{
+           {"u.data", "196\t242\tNA\t881250949\n186\t302\t3\t891717742\n",
+            "u.data\":1: rating \"NA\" is not a number (line: \"196\t242\tNA\t881250949\")"},
+           {"r.csv", "1,2,rating\n3,4,5\n", "r.csv\":1: rating \"rating\" is not a number"},
+           {"r.dat", "1::m::x\n", "r.dat\":1: rating \"x\" is not a number"},
+           {"s.tsv", "alice\tm1\tNA\n", "rating \"NA\" is not a number"},
+           {"q.csv", "alice,m1,\"n/a\"\n", "rating \"\"n/a\"\" is not a number"},
+           {"n.csv", "user,item,null\n", "rating \"null\" is not a number"},
+           {"w.csv", "user,17,rating\n", "rating \"rating\" is not a number"},
+       }) {
+    CAPTURE(c.text);
+    write_text(dir / c.name, c.text);
+    io::id_map users, items;
+    REQUIRE_THROWS_MATCHES(
+        io::load_ratings(dir / c.name, users, items), io_error,
+        test::what_is(Contains("recfuse::io::load_ratings") && Contains(c.what)));
+  }
+  // Headers: every column a word (letters, quotes or '_' first), in every format.
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"h.csv", "userId,movieId,rating,timestamp\n1,2,3,4\n"},
+           {"h.tsv", "user_id\titem_id\trating\n1\t2\t3\n"},
+           {"h.dat", "UserID::MovieID::Rating::Timestamp\n1::2::3::4\n"},
+           {"h2.csv", "\"user\",'item',_score\n1,2,3\n"},
+       }) {
+    CAPTURE(name);
+    write_text(dir / name, text);
+    io::id_map users, items;
+    const auto d = io::load_ratings(dir / name, users, items);
+    REQUIRE(d.size() == 1);
+    check_entry(d, users, items, 0, "1", "2", 3.0f);
+  }
+}
+
 TEST_CASE("save_ratings: errors leave the previous file intact", "[io][ratings]") {
-  temp_dir dir;
+  test::temp_dir dir;
   const std::string before = "old\tcontent\t1\n";
   write_text(dir / "keep.tsv", before);
   io::id_map users, items;
@@ -407,9 +489,9 @@ TEST_CASE("save_ratings: errors leave the previous file intact", "[io][ratings]"
     d.value.push_back(1.0f);
   }
   d.value[150000] = std::numeric_limits<float>::quiet_NaN();
-  REQUIRE_THROWS_MATCHES(
-      io::save_ratings(dir / "keep.tsv", d, users, items), value_error,
-      what(Contains("recfuse::io::save_ratings") && Contains("entry 150000") && Contains("nan")));
+  REQUIRE_THROWS_MATCHES(io::save_ratings(dir / "keep.tsv", d, users, items), value_error,
+                         test::what_is(Contains("recfuse::io::save_ratings") &&
+                                       Contains("entry 150000") && Contains("nan")));
   CHECK(read_text(dir / "keep.tsv") == before);
   CHECK(temp_files(dir.path) == 0);
 
@@ -417,7 +499,7 @@ TEST_CASE("save_ratings: errors leave the previous file intact", "[io][ratings]"
   d.user[199999] = 10;
   REQUIRE_THROWS_MATCHES(
       io::save_ratings(dir / "keep.tsv", d, users, items), index_error,
-      what(Contains("entry 199999") && Contains("user id 10") && Contains("[0, 10)")));
+      test::what_is(Contains("entry 199999") && Contains("user id 10") && Contains("[0, 10)")));
   CHECK(read_text(dir / "keep.tsv") == before);
   d.user[199999] = 0;
 
@@ -427,24 +509,26 @@ TEST_CASE("save_ratings: errors leave the previous file intact", "[io][ratings]"
   s.user = {0};
   s.item = {0};
   s.value = {1};
-  REQUIRE_THROWS_MATCHES(io::save_ratings(dir / "keep.tsv", s, spaced, items), value_error,
-                         what(Contains("user id \"two words\"") && Contains("whitespace")));
+  REQUIRE_THROWS_MATCHES(
+      io::save_ratings(dir / "keep.tsv", s, spaced, items), value_error,
+      test::what_is(Contains("user id \"two words\"") && Contains("whitespace")));
   s.item = {0, 0};
   REQUIRE_THROWS_MATCHES(io::save_ratings(dir / "keep.tsv", s, users, items), shape_error,
-                         what(Contains("item ids size is 2 but values size is 1")));
+                         test::what_is(Contains("item ids size is 2 but values size is 1")));
   s.item = {0};
   s.time = {1, 2};
   REQUIRE_THROWS_MATCHES(io::save_ratings(dir / "keep.tsv", s, users, items), shape_error,
-                         what(Contains("time size is 2")));
+                         test::what_is(Contains("time size is 2")));
   s.time.clear();
   CHECK(read_text(dir / "keep.tsv") == before);
 
   // Targets that cannot be written.
-  REQUIRE_THROWS_MATCHES(io::save_ratings(dir.path, s, users, items), io_error,
-                         what(Contains("recfuse::io::save_ratings") && Contains("is a directory")));
+  REQUIRE_THROWS_MATCHES(
+      io::save_ratings(dir.path, s, users, items), io_error,
+      test::what_is(Contains("recfuse::io::save_ratings") && Contains("is a directory")));
   CHECK(fs::is_directory(dir.path));
   REQUIRE_THROWS_MATCHES(io::save_ratings(dir / "no-such-dir" / "x.tsv", s, users, items), io_error,
-                         what(Contains("cannot create") && Contains("No such file")));
+                         test::what_is(Contains("cannot create") && Contains("No such file")));
   CHECK(temp_files(dir.path) == 0);
   CHECK(read_text(dir / "keep.tsv") == before);
 }

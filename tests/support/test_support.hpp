@@ -1,14 +1,29 @@
-// Shared helpers for the tests: seeded random data and per-type tolerances.
+// Shared helpers for the tests: seeded random data, per-type tolerances, views of vectors, a
+// matcher on an exception's message and a temporary directory.
+//   CHECK_THROWS_MATCHES(f(), recfuse::io_error, test::what_is(Catch::Contains("recfuse::f")));
+//   test::temp_dir dir;  write(dir / "a.tsv");  // removed with its content at scope end
+// Header-only (every helper inline or a template); include it after <catch2/catch.hpp>.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <exception>
+#include <filesystem>
 #include <limits>
 #include <random>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "recfuse/core/config.hpp"
+#include "recfuse/core/views.hpp"
 
 namespace recfuse::test {
 
@@ -34,5 +49,68 @@ constexpr double tolerance() {
 inline bool close(double a, double b, double rel) {
   return std::abs(a - b) <= rel * std::max({1.0, std::abs(a), std::abs(b)});
 }
+
+// Views of a whole std::vector: cview read-only, mview writable.
+template <class T>
+vector_view<const T> cview(const std::vector<T>& v) {
+  return {v.data(), static_cast<index_t>(v.size())};
+}
+template <class T>
+vector_view<T> mview(std::vector<T>& v) {
+  return {v.data(), static_cast<index_t>(v.size())};
+}
+
+// Matches an exception whose what() satisfies the string matcher M (any
+// Catch::MatcherBase<std::string>, combinations with && and || included). Use through what_is.
+template <class M>
+class what_matcher : public Catch::MatcherBase<std::exception> {
+  static_assert(std::is_base_of_v<Catch::MatcherBase<std::string>, M>,
+                "what_is takes a string matcher such as Catch::Contains(\"...\")");
+
+ public:
+  explicit what_matcher(M m) : m_(std::move(m)) {}
+  bool match(const std::exception& e) const override { return m_.match(e.what()); }
+  std::string describe() const override { return "has a message that " + m_.toString(); }
+
+ private:
+  M m_;
+};
+
+// what_is(Catch::Contains("recfuse::fn") && Catch::Contains("value")): for
+// CHECK_THROWS_MATCHES / REQUIRE_THROWS_MATCHES. (A combined matcher refers to its parts, so
+// build it inside the macro's argument, not in a variable that outlives them.)
+template <class M>
+what_matcher<M> what_is(M m) {
+  return what_matcher<M>(std::move(m));
+}
+
+// A fresh, unique directory under the system temp directory; it and its content are removed at
+// scope end (owner permissions are restored first, so a test may make it read-only). `dir / "f"`
+// names a file inside it.
+struct temp_dir {
+  std::filesystem::path path;
+
+  temp_dir() {
+    static std::atomic<unsigned> counter{0};
+    std::random_device rd;
+    for (int attempt = 0;; ++attempt) {
+      path = std::filesystem::temp_directory_path() /
+             ("recfuse-test-" + std::to_string(rd()) + "-" + std::to_string(rd()) + "-" +
+              std::to_string(counter.fetch_add(1)));
+      if (std::filesystem::create_directory(path)) break;  // false: it existed already
+      if (attempt == 100) throw std::runtime_error("temp_dir: no fresh name in 100 attempts");
+    }
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::add, ec);
+    std::filesystem::remove_all(path, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  std::filesystem::path operator/(const std::string& name) const { return path / name; }
+};
 
 }  // namespace recfuse::test

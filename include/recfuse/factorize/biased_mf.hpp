@@ -27,15 +27,19 @@
 // - fold_in_user: the ALS user step for a new user's (item, rating) list against the model's
 //   fixed items; returns b_u and writes p_u. An empty list gives 0 and zero factors.
 // - refit_users / refit_items: the ALS step for the listed rows (duplicates allowed) from
-//   `data`, which must have the model's users and items; the other rows are untouched.
-//   fold_in_user and refit_* use options.reg_bias and reg_factor only.
+//   `data`, which must have the model's users and items; the other rows are untouched. data
+//   may be empty: a listed row without ratings in it gets zero factors and a zero bias, as in
+//   fit_biased_als. fold_in_user and refit_* use options.reg_bias and reg_factor only.
 //
 // Errors (messages start with the function's name): bad options, each naming the option and
-// its value (value_error); empty training data (value_error); a rating list whose lengths
+// its value, as "options.factors is 0 (need 1 <= factors <= 65536)" (value_error; factors
+// must be in [1, 65536] (detail::mf::max_factors), and every real option finite, also once
+// converted to T); empty training data in a fit (value_error); a rating list whose lengths
 // differ, factors_out not of length model.factors, predict inputs of different lengths, data
-// whose users / items differ from the model's, a model whose arrays do not match its sizes
-// (shape_error); an id outside its range in the data, in fold_in_user's items or in refit's
-// list (index_error); NaN or infinite ratings (value_error, naming the entry).
+// whose users / items differ from the model's, a model whose arrays do not match its sizes or
+// with more than 65536 factors (shape_error); an id outside its range in the data, in
+// fold_in_user's items or in refit's list (index_error); NaN or infinite ratings (value_error,
+// naming the entry).
 //
 // Complexity: SGD O(epochs * ratings * k); ALS per sweep O(ratings * k^2 + (users + items) *
 // k^3). See docs/factorize.md.
@@ -51,6 +55,7 @@
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/sparse.hpp"
 #include "recfuse/core/views.hpp"
+#include "recfuse/factorize/detail/checks.hpp"
 #include "recfuse/factorize/model.hpp"
 #include "recfuse/reference/factorize_biased.hpp"
 
@@ -59,50 +64,37 @@ namespace detail::bmf {
 
 inline constexpr int max_blocks = 1024;
 
-inline void check_factors(const char* fn, index_t factors) {
-  if (factors < 1 || factors > INT32_MAX) {
-    throw_error<value_error>(fn, "options.factors is ", factors,
-                             " (need 1 <= factors <= ", INT32_MAX, ")");
-  }
+template <class T>
+void check_regularization(const char* fn, double reg_bias, double reg_factor) {
+  mf::check_real_option<T>(fn, "reg_bias", reg_bias);
+  mf::check_real_option<T>(fn, "reg_factor", reg_factor);
 }
 
-inline void check_non_negative(const char* fn, const char* name, double v) {
-  if (!(v >= 0.0) || !std::isfinite(v)) {
-    throw_error<value_error>(fn, "options.", name, " is ", v, " (need a finite value >= 0)");
-  }
-}
-
-inline void check_regularization(const char* fn, double reg_bias, double reg_factor) {
-  check_non_negative(fn, "reg_bias", reg_bias);
-  check_non_negative(fn, "reg_factor", reg_factor);
-}
-
-inline void check_options(const char* fn, const sgd_options& o) {
-  check_factors(fn, o.factors);
+template <class T>
+void check_options(const char* fn, const sgd_options& o) {
+  mf::check_factors(fn, o.factors);
   if (o.epochs < 0) throw_error<value_error>(fn, "options.epochs is ", o.epochs, " (need >= 0)");
-  if (!(o.learning_rate > 0.0) || !std::isfinite(o.learning_rate)) {
-    throw_error<value_error>(fn, "options.learning_rate is ", o.learning_rate,
-                             " (need a finite value > 0)");
-  }
+  mf::check_real_option<T>(fn, "learning_rate", o.learning_rate, mf::bound::positive);
   if (!(o.learning_rate_decay > 0.0 && o.learning_rate_decay <= 1.0)) {
     throw_error<value_error>(fn, "options.learning_rate_decay is ", o.learning_rate_decay,
                              " (need 0 < decay <= 1)");
   }
-  check_regularization(fn, o.reg_bias, o.reg_factor);
-  check_non_negative(fn, "init_scale", o.init_scale);
+  check_regularization<T>(fn, o.reg_bias, o.reg_factor);
+  mf::check_real_option<T>(fn, "init_scale", o.init_scale);
   if (o.blocks < 1 || o.blocks > max_blocks) {
     throw_error<value_error>(fn, "options.blocks is ", o.blocks,
                              " (need 1 <= blocks <= ", max_blocks, ")");
   }
 }
 
-inline void check_options(const char* fn, const als_options& o) {
-  check_factors(fn, o.factors);
+template <class T>
+void check_options(const char* fn, const als_options& o) {
+  mf::check_factors(fn, o.factors);
   if (o.iterations < 0) {
     throw_error<value_error>(fn, "options.iterations is ", o.iterations, " (need >= 0)");
   }
-  check_regularization(fn, o.reg_bias, o.reg_factor);
-  check_non_negative(fn, "init_scale", o.init_scale);
+  check_regularization<T>(fn, o.reg_bias, o.reg_factor);
+  mf::check_real_option<T>(fn, "init_scale", o.init_scale);
 }
 
 template <class T>
@@ -112,63 +104,31 @@ void check_data(const char* fn, const char* name, const interactions_view<T>& d)
   if (d.size() == 0) throw_error<value_error>(fn, name, " is empty (0 ratings)");
 }
 
-template <class T>
-void check_model(const char* fn, const biased_mf_model<T>& m) {
-  static_assert(std::is_floating_point_v<T>, "recfuse biased MF: models hold float or double");
-  const index_t users = m.users, items = m.items, factors = m.factors;
-  if (users < 0 || items < 0 || factors < 0 || users > INT32_MAX || items > INT32_MAX ||
-      factors > INT32_MAX) {
-    throw_error<shape_error>(fn, "model has users = ", m.users, ", items = ", m.items,
-                             ", factors = ", m.factors);
-  }
-  auto same = [&](const char* what, std::size_t have, index_t want) {
-    if (have != static_cast<std::size_t>(want)) {
-      throw_error<shape_error>(fn, "model.", what, " has ", have, " elements but the model's ",
-                               "sizes need ", want);
-    }
-  };
-  same("user_bias", m.user_bias.size(), m.users);
-  same("item_bias", m.item_bias.size(), m.items);
-  same("user_factors", m.user_factors.size(), m.users * m.factors);
-  same("item_factors", m.item_factors.size(), m.items * m.factors);
-}
-
-// The listed ids, checked against [0, n), sorted and without duplicates.
-inline std::vector<std::int32_t> checked_rows(const char* fn, const char* name,
-                                              vector_view<const std::int32_t> ids, index_t n) {
-  check_vector(fn, name, ids);
-  std::vector<std::int32_t> rows(ids.begin(), ids.end());
-  for (index_t j = 0; j < ids.size(); ++j) {
-    if (ids[j] < 0 || ids[j] >= n) {
-      throw_error<index_error>(fn, name, "[", j, "] is ", ids[j], ", outside [0, ", n, ")");
-    }
-  }
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
-  return rows;
-}
-
 template <class Policy, class T>
 void refit(const char* fn, const Policy& policy, biased_mf_model<T>& model,
            const interactions_view<T>& data, vector_view<const std::int32_t> ids, side sd,
            const als_options& o) {
-  check_regularization(fn, o.reg_bias, o.reg_factor);
-  check_model(fn, model);
+  check_regularization<T>(fn, o.reg_bias, o.reg_factor);
+  mf::check_model(fn, model);
   if (data.users != model.users || data.items != model.items) {
     throw_error<shape_error>(fn, "data has users = ", data.users, ", items = ", data.items,
                              " but the model has users = ", model.users, ", items = ", model.items);
   }
-  check_data(fn, "data", data);
+  check_interactions(fn, "data", data);  // may be empty: the listed rows then get zeros
   const bool users = sd == side::users;
   const auto rows =
-      checked_rows(fn, users ? "users" : "items", ids, users ? model.users : model.items);
+      mf::checked_rows(fn, users ? "users" : "items", ids, users ? model.users : model.items);
   const vector_view<const std::int32_t> rv(rows.data(), static_cast<index_t>(rows.size()));
-  if constexpr (requires { biased_als_refit(policy, model, sd, data, rv, o); }) {
-    biased_als_refit(policy, model, sd, data, rv, o);
-  } else {
-    RECFUSE_NO_KERNEL("recfuse::refit_users / refit_items", Policy);
-  }
+  biased_als_refit(policy, model, sd, data, rv, o);
 }
+
+// The kernel refit_users and refit_items need (each names itself when it is missing).
+template <class Policy, class T>
+concept has_biased_refit = requires(const Policy& policy, biased_mf_model<T>& model, side sd,
+                                    const interactions_view<T>& data,
+                                    vector_view<const std::int32_t> rows, const als_options& o) {
+  biased_als_refit(policy, model, sd, data, rows, o);
+};
 
 }  // namespace detail::bmf
 
@@ -176,7 +136,7 @@ template <class Policy, class T>
 biased_mf_model<T> fit_biased_sgd(const Policy& policy, const interactions_view<T>& train,
                                   const sgd_options& options = {}) {
   constexpr const char* fn = "recfuse::fit_biased_sgd";
-  detail::bmf::check_options(fn, options);
+  detail::bmf::check_options<T>(fn, options);
   detail::bmf::check_data(fn, "train", train);
   auto model = detail::bmf::initial_model(train, options.factors, options.init_scale, options.seed);
   if constexpr (requires { biased_sgd_fit(policy, train, options, model); }) {
@@ -191,7 +151,7 @@ template <class Policy, class T>
 biased_mf_model<T> fit_biased_als(const Policy& policy, const interactions_view<T>& train,
                                   const als_options& options = {}) {
   constexpr const char* fn = "recfuse::fit_biased_als";
-  detail::bmf::check_options(fn, options);
+  detail::bmf::check_options<T>(fn, options);
   detail::bmf::check_data(fn, "train", train);
   auto model = detail::bmf::initial_model(train, options.factors, options.init_scale, options.seed);
   if constexpr (requires { biased_als_fit(policy, train, options, model); }) {
@@ -208,7 +168,7 @@ void predict(const Policy& policy, const biased_mf_model<T>& model,
              vector_view<const std::int32_t> users, vector_view<const std::int32_t> items,
              std::type_identity_t<vector_view<T>> out) {
   constexpr const char* fn = "recfuse::predict";
-  detail::bmf::check_model(fn, model);
+  detail::mf::check_model(fn, model);
   detail::check_vector(fn, "users", users);
   detail::check_vector(fn, "items", items);
   detail::check_vector(fn, "out", out);
@@ -228,8 +188,8 @@ T fold_in_user(const Policy& policy, const biased_mf_model<T>& model,
                std::type_identity_t<vector_view<const T>> ratings,
                std::type_identity_t<vector_view<T>> factors_out, const als_options& options = {}) {
   constexpr const char* fn = "recfuse::fold_in_user";
-  detail::bmf::check_regularization(fn, options.reg_bias, options.reg_factor);
-  detail::bmf::check_model(fn, model);
+  detail::bmf::check_regularization<T>(fn, options.reg_bias, options.reg_factor);
+  detail::mf::check_model(fn, model);
   detail::check_vector(fn, "items", items);
   detail::check_vector(fn, "ratings", ratings);
   detail::check_vector(fn, "factors_out", factors_out);
@@ -256,16 +216,24 @@ T fold_in_user(const Policy& policy, const biased_mf_model<T>& model,
 template <class Policy, class T>
 void refit_users(const Policy& policy, biased_mf_model<T>& model, const interactions_view<T>& data,
                  vector_view<const std::int32_t> users, const als_options& options = {}) {
-  detail::bmf::refit("recfuse::refit_users", policy, model, data, users, detail::bmf::side::users,
-                     options);
+  if constexpr (!detail::bmf::has_biased_refit<Policy, T>) {
+    RECFUSE_NO_KERNEL("recfuse::refit_users", Policy);
+  } else {
+    detail::bmf::refit("recfuse::refit_users", policy, model, data, users, detail::bmf::side::users,
+                       options);
+  }
 }
 
 // Re-solves the listed items' [b_i, q_i] from data (an ALS item step); other rows untouched.
 template <class Policy, class T>
 void refit_items(const Policy& policy, biased_mf_model<T>& model, const interactions_view<T>& data,
                  vector_view<const std::int32_t> items, const als_options& options = {}) {
-  detail::bmf::refit("recfuse::refit_items", policy, model, data, items, detail::bmf::side::items,
-                     options);
+  if constexpr (!detail::bmf::has_biased_refit<Policy, T>) {
+    RECFUSE_NO_KERNEL("recfuse::refit_items", Policy);
+  } else {
+    detail::bmf::refit("recfuse::refit_items", policy, model, data, items, detail::bmf::side::items,
+                       options);
+  }
 }
 
 }  // namespace recfuse

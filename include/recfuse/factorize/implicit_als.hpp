@@ -46,20 +46,24 @@
 // refit_users / refit_items: the user (item) half of one iteration restricted to the listed
 // rows: each listed row is re-solved from its entries in `data` against the other side, whose
 // gramian is computed once; other rows are untouched. Listing a row twice solves it once.
-// data.users and data.items must equal the model's (grow the model first for new ids).
+// data.users and data.items must equal the model's (grow the model first for new ids); data may
+// be empty, and a listed row without entries in it becomes 0 (as in fit).
 // options.factors, iterations, init_scale and seed are used by fit only; fold-in and refit use
 // the model's factor count.
 //
 // Errors (messages start with the public function's name): train or data with an id out of
 // range (index_error) or a NaN, infinite or negative value (value_error naming the entry);
-// empty train (value_error); factors < 1, iterations < 0, cg_steps < 1 with the CG solver,
-// regularization or alpha negative or not finite, init_scale negative or not finite, an
-// unknown solver (value_error naming the option and its value); a value whose confidence
-// 1 + alpha * r overflows T (value_error); a model whose vectors disagree with its sizes,
-// item_gram not k x k, items and values of different lengths, factors_out not k long,
-// data.users/items different from the model's (shape_error); an item or row id outside the
-// model (index_error); a Cholesky system that is not positive definite, in practice only with
-// regularization 0 (value_error naming a row).
+// empty train (value_error; refit's data may be empty: the listed rows become 0); factors
+// outside [1, 65536] (detail::mf::max_factors), iterations < 0, cg_steps < 1 with the CG
+// solver, regularization, alpha or init_scale negative, not finite, or not finite once
+// converted to T, an unknown solver (value_error naming the option and its value, as
+// "options.alpha is -2 ..."); a value whose confidence 1 + alpha * r overflows T
+// (value_error); a model whose vectors disagree with its sizes or with more than 65536
+// factors, a gramian input with more than 65536 columns, item_gram not k x k, items and
+// values of different lengths, factors_out not k long, data.users/items different from the
+// model's (shape_error); an item or row id outside the model (index_error); a Cholesky system
+// that is not positive definite, in practice only with regularization 0 (value_error naming
+// the first such row).
 //
 // Complexity per iteration: CG: (cg_steps + 1) * (8 k nnz + 2 k^2 (users + items)) flops plus
 // the two gramians (about k^2 (users + items)); Cholesky: 2 k^2 nnz + k^3 / 3 (users + items).
@@ -76,34 +80,31 @@
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/sparse.hpp"
 #include "recfuse/core/views.hpp"
+#include "recfuse/factorize/detail/checks.hpp"
 #include "recfuse/factorize/model.hpp"
 #include "recfuse/reference/factorize_implicit.hpp"
 
 namespace recfuse {
 namespace detail {
 
-inline void check_implicit_options(const char* fn, const implicit_als_options& o, bool for_fit) {
+template <class T>
+void check_implicit_options(const char* fn, const implicit_als_options& o, bool for_fit) {
   if (for_fit) {
-    if (o.factors < 1) throw_error<value_error>(fn, "factors is ", o.factors, " (need >= 1)");
+    mf::check_factors(fn, o.factors);
     if (o.iterations < 0) {
-      throw_error<value_error>(fn, "iterations is ", o.iterations, " (need >= 0)");
+      throw_error<value_error>(fn, "options.iterations is ", o.iterations, " (need >= 0)");
     }
-    if (!(o.init_scale >= 0) || !std::isfinite(o.init_scale)) {
-      throw_error<value_error>(fn, "init_scale is ", o.init_scale, " (need finite, >= 0)");
-    }
+    mf::check_real_option<T>(fn, "init_scale", o.init_scale);
   }
-  if (!(o.regularization >= 0) || !std::isfinite(o.regularization)) {
-    throw_error<value_error>(fn, "regularization is ", o.regularization, " (need finite, >= 0)");
-  }
-  if (!(o.alpha >= 0) || !std::isfinite(o.alpha)) {
-    throw_error<value_error>(fn, "alpha is ", o.alpha, " (need finite, >= 0)");
-  }
+  mf::check_real_option<T>(fn, "regularization", o.regularization);
+  mf::check_real_option<T>(fn, "alpha", o.alpha);
   if (o.solver != implicit_solver::conjugate_gradient && o.solver != implicit_solver::cholesky) {
-    throw_error<value_error>(fn, "solver is ", static_cast<int>(o.solver),
+    throw_error<value_error>(fn, "options.solver is ", static_cast<int>(o.solver),
                              ", not an implicit_solver value");
   }
   if (o.solver == implicit_solver::conjugate_gradient && o.cg_steps < 1) {
-    throw_error<value_error>(fn, "cg_steps is ", o.cg_steps, " (need >= 1 with the CG solver)");
+    throw_error<value_error>(fn, "options.cg_steps is ", o.cg_steps,
+                             " (need >= 1 with the CG solver)");
   }
 }
 
@@ -131,18 +132,6 @@ void check_implicit_data(const char* fn, const char* name, const interactions_vi
   }
 }
 
-template <class T>
-void check_implicit_model(const char* fn, const implicit_mf_model<T>& m) {
-  if (m.users < 0 || m.items < 0 || m.factors < 0) {
-    throw_error<shape_error>(fn, "model has users = ", m.users, ", items = ", m.items,
-                             ", factors = ", m.factors);
-  }
-  check_same(fn, "model.user_factors.size()", static_cast<index_t>(m.user_factors.size()),
-             "model.users * model.factors", m.users * m.factors);
-  check_same(fn, "model.item_factors.size()", static_cast<index_t>(m.item_factors.size()),
-             "model.items * model.factors", m.items * m.factors);
-}
-
 // splitmix64 (Steele, Lea and Flood 2014): a portable stream, the same on every platform.
 class implicit_splitmix64 {
  public:
@@ -168,35 +157,39 @@ void implicit_init(implicit_mf_model<T>& m, double scale, std::uint64_t seed) {
 }
 
 // ---- dispatch to the kernels (found by ADL on the policy) ----
+// Each public function checks that the policy has the kernels it needs and names itself in
+// RECFUSE_NO_KERNEL when it has not; the helpers below then call the kernels directly.
 
 template <class Policy, class T>
-void implicit_run_gramian(const char* fn, const Policy& policy, matrix_view<const T> f, T* out) {
-  (void)fn;
-  if constexpr (requires { implicit_gramian(policy, f, out); }) {
-    implicit_gramian(policy, f, out);
-  } else {
-    RECFUSE_NO_KERNEL("recfuse::gramian", Policy);
-  }
-}
+concept has_implicit_gramian = requires(const Policy& policy, matrix_view<const T> f, T* out) {
+  implicit_gramian(policy, f, out);
+};
 
-// Solves rows (rows[0..count) or, when rows is null, 0..count) of `target`; throws on a
-// Cholesky failure.
+template <class Policy, class T>
+concept has_implicit_solve_rows = requires(const Policy& policy, const csr_view<T>& by_row,
+                                           matrix_view<const T> fixed, const T* gram,
+                                           matrix_view<T> target, const std::int32_t* rows,
+                                           index_t count, const implicit_als_options& o) {
+  implicit_solve_rows(policy, by_row, fixed, gram, target, rows, count, o);
+};
+
+// What fit_implicit_als and refit_* need.
+template <class Policy, class T>
+concept has_implicit_sweep = has_implicit_gramian<Policy, T> && has_implicit_solve_rows<Policy, T>;
+
+// Solves rows (rows[0..count) or, when rows is null, 0..count) of `target`; throws, naming the
+// first failing row (the smallest id: rows are listed in increasing order), on a Cholesky
+// failure.
 template <class Policy, class T>
 void implicit_run_solve_rows(const char* fn, const char* side, const Policy& policy,
                              const csr_view<T>& by_row, matrix_view<const T> fixed, const T* gram,
                              matrix_view<T> target, const std::int32_t* rows, index_t count,
                              const implicit_als_options& o) {
-  if constexpr (requires {
-                  implicit_solve_rows(policy, by_row, fixed, gram, target, rows, count, o);
-                }) {
-    const index_t failed = implicit_solve_rows(policy, by_row, fixed, gram, target, rows, count, o);
-    if (failed >= 0) {
-      throw_error<value_error>(fn, "the Cholesky system of ", side, " ", failed,
-                               " is not positive definite (regularization = ", o.regularization,
-                               "; use regularization > 0)");
-    }
-  } else {
-    RECFUSE_NO_KERNEL("recfuse::fit_implicit_als", Policy);
+  const index_t failed = implicit_solve_rows(policy, by_row, fixed, gram, target, rows, count, o);
+  if (failed >= 0) {
+    throw_error<value_error>(fn, "the Cholesky system of ", side, " ", failed,
+                             " is not positive definite (regularization = ", o.regularization,
+                             "; use regularization > 0)");
   }
 }
 
@@ -207,7 +200,7 @@ void implicit_half_sweep(const char* fn, const char* side, const Policy& policy,
                          std::vector<T>& gram, const std::vector<std::int32_t>* rows,
                          const implicit_als_options& o) {
   gram.resize(static_cast<std::size_t>(fixed.cols() * fixed.cols()));
-  implicit_run_gramian(fn, policy, fixed, gram.data());
+  implicit_gramian(policy, fixed, gram.data());
   if (rows == nullptr) {
     implicit_run_solve_rows(fn, side, policy, by_row.view(), fixed, gram.data(), target, nullptr,
                             target.rows(), o);
@@ -221,22 +214,13 @@ template <class Policy, class T>
 void implicit_refit(const char* fn, const Policy& policy, implicit_mf_model<T>& model,
                     const interactions_view<T>& data, vector_view<const std::int32_t> ids,
                     const implicit_als_options& o, bool users_side) {
-  check_implicit_options(fn, o, false);
-  check_implicit_model(fn, model);
+  check_implicit_options<T>(fn, o, false);
+  mf::check_model(fn, model);
   check_implicit_data(fn, "data", data, o.alpha);
   check_same(fn, "data.users", data.users, "model.users", model.users);
   check_same(fn, "data.items", data.items, "model.items", model.items);
-  check_vector(fn, users_side ? "users" : "items", ids);
-  const index_t limit = users_side ? model.users : model.items;
-  std::vector<std::int32_t> rows(ids.begin(), ids.end());
-  for (index_t j = 0; j < ids.size(); ++j) {
-    if (ids[j] < 0 || ids[j] >= limit) {
-      throw_error<index_error>(fn, users_side ? "users[" : "items[", j, "] is ", ids[j],
-                               ", outside [0, ", limit, ")");
-    }
-  }
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  const auto rows = mf::checked_rows(fn, users_side ? "users" : "items", ids,
+                                     users_side ? model.users : model.items);
   if (rows.empty() || model.factors == 0) return;
   const auto by_row = to_csr(data, users_side ? csr_by::user : csr_by::item);
   std::vector<T> gram;
@@ -258,30 +242,34 @@ implicit_mf_model<T> fit_implicit_als(const Policy& policy, const interactions_v
   constexpr const char* fn = "recfuse::fit_implicit_als";
   static_assert(std::is_floating_point_v<T>,
                 "recfuse::fit_implicit_als: T must be float or double");
-  detail::check_implicit_options(fn, options, true);
+  detail::check_implicit_options<T>(fn, options, true);
   detail::check_implicit_data(fn, "train", train, options.alpha);
   if (train.size() == 0) {
     detail::throw_error<value_error>(fn, "train is empty (", train.users, " users, ", train.items,
                                      " items, 0 interactions)");
   }
-  implicit_mf_model<T> model;
-  model.users = train.users;
-  model.items = train.items;
-  model.factors = options.factors;
-  model.user_factors.resize(static_cast<std::size_t>(model.users * model.factors));
-  model.item_factors.resize(static_cast<std::size_t>(model.items * model.factors));
-  detail::implicit_init(model, options.init_scale, options.seed);
-  if (options.iterations == 0) return model;
-  const auto by_user = to_csr(train, csr_by::user);
-  const auto by_item = to_csr(train, csr_by::item);
-  std::vector<T> gram;
-  for (int it = 0; it < options.iterations; ++it) {
-    detail::implicit_half_sweep(fn, "user", policy, by_user, model.item_matrix(),
-                                model.user_matrix(), gram, nullptr, options);
-    detail::implicit_half_sweep(fn, "item", policy, by_item, model.user_matrix(),
-                                model.item_matrix(), gram, nullptr, options);
+  if constexpr (!detail::has_implicit_sweep<Policy, T>) {
+    RECFUSE_NO_KERNEL("recfuse::fit_implicit_als", Policy);
+  } else {
+    implicit_mf_model<T> model;
+    model.users = train.users;
+    model.items = train.items;
+    model.factors = options.factors;
+    model.user_factors.resize(static_cast<std::size_t>(model.users * model.factors));
+    model.item_factors.resize(static_cast<std::size_t>(model.items * model.factors));
+    detail::implicit_init(model, options.init_scale, options.seed);
+    if (options.iterations == 0) return model;
+    const auto by_user = to_csr(train, csr_by::user);
+    const auto by_item = to_csr(train, csr_by::item);
+    std::vector<T> gram;
+    for (int it = 0; it < options.iterations; ++it) {
+      detail::implicit_half_sweep(fn, "user", policy, by_user, model.item_matrix(),
+                                  model.user_matrix(), gram, nullptr, options);
+      detail::implicit_half_sweep(fn, "item", policy, by_item, model.user_matrix(),
+                                  model.item_matrix(), gram, nullptr, options);
+    }
+    return model;
   }
-  return model;
 }
 
 // F^T F for an n x k factor matrix F (any row stride): k x k, row-major, symmetric.
@@ -290,9 +278,17 @@ std::vector<T> gramian(const Policy& policy, matrix_view<const T> factors) {
   constexpr const char* fn = "recfuse::gramian";
   static_assert(std::is_floating_point_v<T>, "recfuse::gramian: T must be float or double");
   detail::check_matrix(fn, "factors", factors);
-  std::vector<T> out(static_cast<std::size_t>(factors.cols() * factors.cols()));
-  if (!out.empty()) detail::implicit_run_gramian(fn, policy, factors, out.data());
-  return out;
+  if (factors.cols() > detail::mf::max_factors) {
+    detail::throw_error<shape_error>(fn, "factors has cols = ", factors.cols(),
+                                     " (need <= ", detail::mf::max_factors, ")");
+  }
+  if constexpr (!detail::has_implicit_gramian<Policy, T>) {
+    RECFUSE_NO_KERNEL("recfuse::gramian", Policy);
+  } else {
+    std::vector<T> out(static_cast<std::size_t>(factors.cols() * factors.cols()));
+    if (!out.empty()) implicit_gramian(policy, factors, out.data());
+    return out;
+  }
 }
 
 // The same for a view of mutable factors (e.g. a non-const model's item_matrix()).
@@ -308,8 +304,8 @@ void fold_in_user(const Policy& policy, const implicit_mf_model<T>& model,
                   vector_view<const T> values, vector_view<T> factors_out,
                   const implicit_als_options& options = {}) {
   constexpr const char* fn = "recfuse::fold_in_user";
-  detail::check_implicit_options(fn, options, false);
-  detail::check_implicit_model(fn, model);
+  detail::check_implicit_options<T>(fn, options, false);
+  detail::mf::check_model(fn, model);
   detail::check_vector(fn, "item_gram", item_gram);
   detail::check_vector(fn, "items", items);
   detail::check_vector(fn, "values", values);
@@ -356,7 +352,11 @@ template <class Policy, class T>
 void refit_users(const Policy& policy, implicit_mf_model<T>& model,
                  const interactions_view<T>& data, vector_view<const std::int32_t> users,
                  const implicit_als_options& options = {}) {
-  detail::implicit_refit("recfuse::refit_users", policy, model, data, users, options, true);
+  if constexpr (!detail::has_implicit_sweep<Policy, T>) {
+    RECFUSE_NO_KERNEL("recfuse::refit_users", Policy);
+  } else {
+    detail::implicit_refit("recfuse::refit_users", policy, model, data, users, options, true);
+  }
 }
 
 // Re-solves the listed items against the model's fixed user factors from their entries in data.
@@ -364,7 +364,11 @@ template <class Policy, class T>
 void refit_items(const Policy& policy, implicit_mf_model<T>& model,
                  const interactions_view<T>& data, vector_view<const std::int32_t> items,
                  const implicit_als_options& options = {}) {
-  detail::implicit_refit("recfuse::refit_items", policy, model, data, items, options, false);
+  if constexpr (!detail::has_implicit_sweep<Policy, T>) {
+    RECFUSE_NO_KERNEL("recfuse::refit_items", Policy);
+  } else {
+    detail::implicit_refit("recfuse::refit_items", policy, model, data, items, options, false);
+  }
 }
 
 }  // namespace recfuse

@@ -80,6 +80,9 @@ struct implicit_mf_model {
   }
 };
 
+// Real-valued options must be finite in double and in the model's T (1e39 is rejected for
+// float); every option is checked before any work, with the option's name in the message.
+
 // Explicit biased MF by SGD. The ratings are cut into blocks x blocks tiles by a seeded
 // random permutation of users and of items; each epoch runs `blocks` rounds, and round s
 // updates the tiles (b, (b + s) % blocks), which share no user and no item, in parallel
@@ -88,7 +91,7 @@ struct implicit_mf_model {
 // count. The defaults give a mean RMSE of 0.910 on MovieLens 100K's folds u1..u5
 // (docs/factorize.md).
 struct sgd_options {
-  index_t factors = 64;
+  index_t factors = 64;  // 1..65536 (detail::mf::max_factors)
   int epochs = 50;
   double learning_rate = 0.015;
   double learning_rate_decay = 0.98;  // per epoch: lr_e = learning_rate * decay^e, 0 < decay <= 1
@@ -103,7 +106,7 @@ struct sgd_options {
 // ridge penalty is reg_factor * n_u on p_u and reg_bias * n_u on b_u. The defaults give a mean
 // RMSE of 0.913 on MovieLens 100K's folds u1..u5 (docs/factorize.md).
 struct als_options {
-  index_t factors = 64;
+  index_t factors = 64;  // 1..65536 (detail::mf::max_factors)
   int iterations = 10;
   double reg_bias = 0.05;
   double reg_factor = 0.12;
@@ -122,7 +125,7 @@ enum class implicit_solver { conjugate_gradient, cholesky };
 // collapses the factors to 0. The defaults give ndcg@10 0.443 and precision@10 0.376 on
 // MovieLens 100K's u1 split, value 1 per interaction (docs/implicit_als.md).
 struct implicit_als_options {
-  index_t factors = 64;
+  index_t factors = 64;  // 1..65536 (detail::mf::max_factors)
   int iterations = 15;
   double regularization = 30.0;
   double alpha = 2.0;

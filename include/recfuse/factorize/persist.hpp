@@ -8,10 +8,17 @@
 // written atomically (the previous file survives a failed save). Its kind is "biased_mf" or
 // "implicit_mf"; it records the element type, and loading checks it: a float model loads only
 // as float, a double model only as double (a clear io_error names both types, no silent
-// conversion). Values round-trip bit-exactly. Loading validates the kind, the element type and
-// that every array's shape agrees with users, items and factors.
+// conversion). Values round-trip bit-exactly. Loading validates the kind, the element type,
+// users and items in [0, INT32_MAX], factors in [1, 65536] (detail::mf::max_factors, the limit
+// the fits have too), that every array's shape agrees with them, and that every value is finite
+// (and min_rating <= max_rating), so a corrupt or hand-made file cannot make later use allocate
+// huge k x k systems or compute with NaN. save_model refuses what load would refuse, so every
+// file it writes loads.
 #pragma once
 
+#include <algorithm>
+#include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -23,6 +30,7 @@
 
 #include "recfuse/core/config.hpp"
 #include "recfuse/core/errors.hpp"
+#include "recfuse/factorize/detail/checks.hpp"  // detail::mf::max_factors
 #include "recfuse/factorize/model.hpp"
 #include "recfuse/io/archive.hpp"
 
@@ -32,10 +40,63 @@ namespace detail {
 inline constexpr double model_file_version = 1;
 
 inline void check_model_extents(const char* fn, index_t users, index_t items, index_t factors) {
-  if (users < 0 || items < 0 || factors < 0 || users > INT32_MAX || items > INT32_MAX ||
-      factors > INT32_MAX) {
+  if (users < 0 || items < 0 || factors < 1 || users > INT32_MAX || items > INT32_MAX ||
+      factors > mf::max_factors) {
     throw_error<shape_error>(fn, "the model has users = ", users, ", items = ", items,
-                             ", factors = ", factors, " (each must be in [0, ", INT32_MAX, "])");
+                             ", factors = ", factors, " (users and items must be in [0, ",
+                             INT32_MAX, "], factors in [1, ", mf::max_factors, "])");
+  }
+}
+
+// The index of v's first NaN or infinity, or -1 when all are finite. One pass: a value is NaN
+// or infinite when its exponent bits are all ones; the OR of that test over a block of 1024
+// (integer operations the compiler vectorizes) is checked once per block.
+template <class T>
+index_t first_non_finite(const std::vector<T>& v) {
+  using bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  constexpr bits exponent =
+      static_cast<bits>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
+  constexpr std::size_t block = 1024;
+  for (std::size_t start = 0; start < v.size(); start += block) {
+    const std::size_t stop = std::min(v.size(), start + block);
+    bits any = 0;
+    for (std::size_t i = start; i < stop; ++i) {
+      any |= static_cast<bits>((std::bit_cast<bits>(v[i]) & exponent) == exponent);
+    }
+    if (any == 0) continue;
+    for (std::size_t i = start; i < stop; ++i) {
+      if (!std::isfinite(v[i])) return static_cast<index_t>(i);
+    }
+  }
+  return -1;
+}
+
+// " element 7 (user 3, factor 1) is nan" for a [rows, cols] array, " element 7 (user 7) is
+// inf" for a vector (cols = 0).
+template <class T>
+std::string non_finite_text(const char* row, index_t cols, index_t at, T value) {
+  return concat(" element ", at, " (", row, " ", cols > 0 ? at / cols : at,
+                cols > 0 ? concat(", factor ", at % cols) : std::string(), ") is ", value);
+}
+
+// save_model: value_error for a NaN or infinite value, or min_rating > max_rating.
+template <class T>
+void check_model_values(const char* fn, const char* name, const std::vector<T>& v, const char* row,
+                        index_t cols) {
+  if (const index_t at = first_non_finite(v); at >= 0) {
+    throw_error<value_error>(fn, name,
+                             non_finite_text(row, cols, at, v[static_cast<std::size_t>(at)]),
+                             "; a saved model's values must be finite");
+  }
+}
+
+template <class T>
+void check_model_scalars(const char* fn, T global_mean, T min_rating, T max_rating) {
+  if (!std::isfinite(global_mean) || !std::isfinite(min_rating) || !std::isfinite(max_rating) ||
+      !(min_rating <= max_rating)) {
+    throw_error<value_error>(fn, "the model has global_mean = ", global_mean,
+                             ", min_rating = ", min_rating, ", max_rating = ", max_rating,
+                             " (each must be finite, and min_rating <= max_rating)");
   }
 }
 
@@ -99,13 +160,31 @@ inline double model_scalar(const char* fn, const io::archive& a, const char* nam
   return a.scalar(name);
 }
 
-inline index_t model_extent(const char* fn, const io::archive& a, const char* name, double max) {
+// v as the shortest text that reads back to it: 2147483647, 2.5, 1e+300, nan.
+inline std::string number_text(double v) {
+  char buf[32];
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+inline index_t model_extent(const char* fn, const io::archive& a, const char* name, index_t min,
+                            index_t max) {
   const double v = model_scalar(fn, a, name);
-  if (!(v >= 0 && v <= max) || v != std::floor(v)) {
-    throw_error<io_error>(fn, a.source(), ": ", name, " is ", v, " (need an integer in [0, ", max,
-                          "])");
+  if (!(v >= static_cast<double>(min) && v <= static_cast<double>(max)) || v != std::floor(v)) {
+    throw_error<io_error>(fn, a.source(), ": ", name, " is ", number_text(v),
+                          " (need an integer in [", min, ", ", max, "])");
   }
   return static_cast<index_t>(v);
+}
+
+// A scalar that must be finite once converted to T, the model's type.
+template <class T>
+T model_value(const char* fn, const io::archive& a, const char* name) {
+  const double v = model_scalar(fn, a, name);
+  if (!std::isfinite(static_cast<T>(v))) {
+    throw_error<io_error>(fn, a.source(), ": ", name, " is ", number_text(v), " (need a finite ",
+                          io::dtype_name(io::dtype_of<T>()), " value)");
+  }
+  return static_cast<T>(v);
 }
 
 template <class T>
@@ -129,13 +208,23 @@ std::vector<T> model_array(const char* fn, const io::archive& a, const char* nam
     throw_error<io_error>(fn, a.source(), ": array \"", name, "\" has shape ", text(got), " but ",
                           what, " is ", text(shape));
   }
-  return a.array<T>(name);
+  std::vector<T> v = a.array<T>(name);
+  if (const index_t at = first_non_finite(v); at >= 0) {
+    const char* row = std::string_view(name).starts_with("user") ? "user" : "item";
+    throw_error<io_error>(
+        fn, a.source(), ": array \"", name, "\"",
+        non_finite_text(row, shape.size() == 2 ? shape[1] : 0, at, v[static_cast<std::size_t>(at)]),
+        " (a model's values must be finite)");
+  }
+  return v;
 }
 
 }  // namespace detail
 
-// Saves a biased MF model. shape_error when its vectors disagree with users, items, factors;
-// io_error when the file cannot be written (the previous file at `path` then survives).
+// Saves a biased MF model. shape_error when users or items are outside [0, INT32_MAX], factors
+// outside [1, 65536], or its vectors disagree with them; value_error when a value is NaN or
+// infinite or min_rating > max_rating (a file load_biased_mf_model would refuse); io_error
+// when the file cannot be written. On any error the previous file at `path` survives.
 template <class T>
 void save_model(const std::filesystem::path& path, const biased_mf_model<T>& m) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
@@ -148,6 +237,11 @@ void save_model(const std::filesystem::path& path, const biased_mf_model<T>& m) 
                              "users x factors");
   detail::check_model_vector(fn, "item_factors", m.item_factors, m.items * m.factors,
                              "items x factors");
+  detail::check_model_scalars(fn, m.global_mean, m.min_rating, m.max_rating);
+  detail::check_model_values(fn, "user_bias", m.user_bias, "user", 0);
+  detail::check_model_values(fn, "item_bias", m.item_bias, "item", 0);
+  detail::check_model_values(fn, "user_factors", m.user_factors, "user", m.factors);
+  detail::check_model_values(fn, "item_factors", m.item_factors, "item", m.factors);
   io::archive a = detail::model_archive<T>("biased_mf", m.users, m.items, m.factors);
   a.put("global_mean", static_cast<double>(m.global_mean));
   a.put("min_rating", static_cast<double>(m.min_rating));
@@ -170,6 +264,8 @@ void save_model(const std::filesystem::path& path, const implicit_mf_model<T>& m
                              "users x factors");
   detail::check_model_vector(fn, "item_factors", m.item_factors, m.items * m.factors,
                              "items x factors");
+  detail::check_model_values(fn, "user_factors", m.user_factors, "user", m.factors);
+  detail::check_model_values(fn, "item_factors", m.item_factors, "item", m.factors);
   io::archive a = detail::model_archive<T>("implicit_mf", m.users, m.items, m.factors);
   a.put_array("user_factors", std::span<const T>(m.user_factors), {m.users, m.factors});
   a.put_array("item_factors", std::span<const T>(m.item_factors), {m.items, m.factors});
@@ -179,7 +275,10 @@ void save_model(const std::filesystem::path& path, const implicit_mf_model<T>& m
 // Loads a model saved by save_model(path, biased_mf_model<T>). io_error, naming the file, for
 // every problem load_archive reports (missing, not a model file, unsupported version,
 // truncated, corrupt), and when the file holds another kind of model, another element type
-// (float vs double), or arrays whose shapes disagree with users, items and factors.
+// (float vs double), users or items outside [0, INT32_MAX], factors outside [1, 65536], arrays
+// whose shapes disagree with them, a NaN or infinite value (global_mean, min_rating,
+// max_rating, or an array element: the message names the array and the element), or
+// min_rating > max_rating.
 template <class T = float>
 biased_mf_model<T> load_biased_mf_model(const std::filesystem::path& path) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
@@ -188,12 +287,16 @@ biased_mf_model<T> load_biased_mf_model(const std::filesystem::path& path) {
   const io::archive a = detail::open_model<T>(fn, path, "biased_mf", "implicit_mf",
                                               "recfuse::load_implicit_mf_model");
   biased_mf_model<T> m;
-  m.users = detail::model_extent(fn, a, "users", INT32_MAX);
-  m.items = detail::model_extent(fn, a, "items", INT32_MAX);
-  m.factors = detail::model_extent(fn, a, "factors", INT32_MAX);
-  m.global_mean = static_cast<T>(detail::model_scalar(fn, a, "global_mean"));
-  m.min_rating = static_cast<T>(detail::model_scalar(fn, a, "min_rating"));
-  m.max_rating = static_cast<T>(detail::model_scalar(fn, a, "max_rating"));
+  m.users = detail::model_extent(fn, a, "users", 0, INT32_MAX);
+  m.items = detail::model_extent(fn, a, "items", 0, INT32_MAX);
+  m.factors = detail::model_extent(fn, a, "factors", 1, detail::mf::max_factors);
+  m.global_mean = detail::model_value<T>(fn, a, "global_mean");
+  m.min_rating = detail::model_value<T>(fn, a, "min_rating");
+  m.max_rating = detail::model_value<T>(fn, a, "max_rating");
+  if (!(m.min_rating <= m.max_rating)) {
+    detail::throw_error<io_error>(fn, a.source(), ": min_rating ", m.min_rating, " > max_rating ",
+                                  m.max_rating);
+  }
   m.user_bias = detail::model_array<T>(fn, a, "user_bias", {m.users}, "[users]");
   m.item_bias = detail::model_array<T>(fn, a, "item_bias", {m.items}, "[items]");
   m.user_factors =
@@ -203,7 +306,8 @@ biased_mf_model<T> load_biased_mf_model(const std::filesystem::path& path) {
   return m;
 }
 
-// Loads a model saved by save_model(path, implicit_mf_model<T>); errors as above.
+// Loads a model saved by save_model(path, implicit_mf_model<T>); errors as above (no biases or
+// rating range to check).
 template <class T = float>
 implicit_mf_model<T> load_implicit_mf_model(const std::filesystem::path& path) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
@@ -212,9 +316,9 @@ implicit_mf_model<T> load_implicit_mf_model(const std::filesystem::path& path) {
   const io::archive a =
       detail::open_model<T>(fn, path, "implicit_mf", "biased_mf", "recfuse::load_biased_mf_model");
   implicit_mf_model<T> m;
-  m.users = detail::model_extent(fn, a, "users", INT32_MAX);
-  m.items = detail::model_extent(fn, a, "items", INT32_MAX);
-  m.factors = detail::model_extent(fn, a, "factors", INT32_MAX);
+  m.users = detail::model_extent(fn, a, "users", 0, INT32_MAX);
+  m.items = detail::model_extent(fn, a, "items", 0, INT32_MAX);
+  m.factors = detail::model_extent(fn, a, "factors", 1, detail::mf::max_factors);
   m.user_factors =
       detail::model_array<T>(fn, a, "user_factors", {m.users, m.factors}, "[users, factors]");
   m.item_factors =

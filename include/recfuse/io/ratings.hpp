@@ -5,7 +5,9 @@
 //   auto test = recfuse::io::load_ratings("ml-100k/u1.test", users, items);   // same maps
 //   recfuse::io::save_ratings("copy.tsv", train, users, items);
 //
-// Formats (ratings_file_options::format; `automatic` picks by name and first line):
+// Formats (ratings_file_options::format; `automatic` picks by the first line and the name: a tab
+// in the first non-blank line means tab, else a ".csv" name means csv, else "::" means
+// double_colon, a comma csv, anything else tab):
 //   tab           `user item rating [time]`, fields split by runs of tabs or spaces
 //                 (MovieLens u.data, u1.base, u1.test)
 //   double_colon  `user::item::rating[::time]` (MovieLens ratings.dat)
@@ -13,11 +15,15 @@
 // Ids are text: integer and string ids both work, and each id_map gives them dense indices in
 // first-seen order. Ids never seen before are always added, so loading a test file with the
 // training maps gives unseen users / items indices >= the training sizes; the result has
-// users = users.size(), items = items.size(). A first line whose rating field is a word
-// (`userId,movieId,rating,timestamp`) is a header and is skipped; empty lines are skipped;
+// users = users.size(), items = items.size(). A first line whose user, item and rating fields
+// all start like words (`userId,movieId,rating,timestamp`) is a header and is skipped, unless
+// the rating is a missing-value marker such as NA; empty lines are skipped;
 // CRLF line endings and a UTF-8 byte order mark are accepted. `time` is filled only when every
 // line has a time field. An empty file gives empty interactions. Malformed input is an io_error
-// naming the file, the 1-based line number and the line.
+// naming the file, the 1-based line number and the line. save_ratings writes the tab format;
+// load_ratings reads it back line for line (the same user and item text, bit-identical ratings,
+// the same times) whatever the file's name, so with copies of the maps it was saved with the
+// result equals the saved interactions.
 #pragma once
 
 #include <algorithm>
@@ -168,32 +174,52 @@ inline bool small_time(std::string_view s, std::int64_t& v) {
   return true;
 }
 
+// The format of `text` read from `path`, by its first non-blank line and then its name: a tab
+// in that line means `tab` (what save_ratings writes, whatever the name and even with ids that
+// hold "::" or ','); else a name ending in ".csv" means `csv`; else "::" in the line means
+// `double_colon`, a comma means `csv`, anything else `tab`.
 inline ratings_format detect_format(const std::filesystem::path& path, std::string_view text) {
+  std::string_view line;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    line = trim(text.substr(0, nl));
+    if (!line.empty() || nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  if (line.find('\t') != std::string_view::npos) return ratings_format::tab;
   std::string ext = path.extension().string();
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (ext == ".csv") return ratings_format::csv;
-  // The first non-blank line decides.
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    const std::string_view line = trim(text.substr(0, nl));
-    if (!line.empty()) {
-      if (line.find("::") != std::string_view::npos) return ratings_format::double_colon;
-      if (line.find(',') != std::string_view::npos && line.find('\t') == std::string_view::npos) {
-        return ratings_format::csv;
-      }
-      return ratings_format::tab;
-    }
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
+  if (line.find("::") != std::string_view::npos) return ratings_format::double_colon;
+  if (line.find(',') != std::string_view::npos) return ratings_format::csv;
   return ratings_format::tab;
 }
 
-// A field that starts like a word: the rating column of a header line.
+// A field that starts like a word (a letter, a quote or '_'): every column of a header line.
 inline bool looks_like_word(std::string_view s) {
   if (s.empty()) return false;
   const auto c = static_cast<unsigned char>(s.front());
   return std::isalpha(c) || c == '"' || c == '\'' || c == '_';
+}
+
+// A rating field that marks a missing value (NA, N/A, null, none, nil, missing; any case,
+// quoted or not): never a header's column name, always a bad rating.
+inline bool missing_value_marker(std::string_view s) {
+  if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front()) {
+    s = s.substr(1, s.size() - 2);
+  }
+  if (s.size() > 7) return false;
+  std::string w(s);
+  for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return w == "na" || w == "n/a" || w == "null" || w == "none" || w == "nil" || w == "missing";
+}
+
+// The first non-blank line is a header when its user, item and rating fields all start like
+// words and the rating is no missing-value marker: `userId,movieId,rating,timestamp` is one;
+// `196\t242\tNA\t881250949`, `1,2,rating` and `alice,m1,NA` are data lines with a bad rating.
+inline bool is_header(const std::string_view (&fields)[5]) {
+  return looks_like_word(fields[0]) && looks_like_word(fields[1]) && looks_like_word(fields[2]) &&
+         !missing_value_marker(fields[2]);
 }
 
 inline std::string quoted_line(std::string_view line) {
@@ -270,7 +296,7 @@ interactions<T> parse_ratings(const char* fn, const std::filesystem::path& path,
       if (r.size() > 1 && r.front() == '+') r.remove_prefix(1);
       const auto [ptr, ec] = std::from_chars(r.data(), r.data() + r.size(), rating);
       if (ec == std::errc::invalid_argument || ptr != r.data() + r.size()) {
-        if (first_data_line && looks_like_word(fields[2])) {  // a header line
+        if (first_data_line && is_header(fields)) {
           first_data_line = false;
           continue;
         }
@@ -359,8 +385,9 @@ interactions<T> load_ratings(const std::filesystem::path& path, id_map& users, i
 // that reads back to the same value. Written atomically (a temp file renamed over `path`): on
 // any error the previous file at `path` is left as it was. Errors: shape_error for vectors of
 // different lengths, index_error for an index outside its map, value_error for a non-finite
-// rating or an id that is empty or holds whitespace (the format could not read it back),
-// io_error when the file cannot be written.
+// rating, an id that is empty or holds whitespace, or a user id that starts with a UTF-8 byte
+// order mark (the format could not read those back), io_error when the file cannot be written.
+// load_ratings reads the file back line for line, whatever its name (see the top of this file).
 template <class T>
 void save_ratings(const std::filesystem::path& path, const interactions<T>& data,
                   const id_map& users, const id_map& items) {
@@ -392,6 +419,11 @@ void save_ratings(const std::filesystem::path& path, const interactions<T>& data
                                      [](char c) { return detail::is_blank(c) || c == '\n'; })) {
         throw_error<value_error>(fn, which, " id \"", key, "\" (index ", id,
                                  ") is empty or holds whitespace; the format cannot hold it");
+      }
+      if (std::string_view(which) == "user" && key.starts_with("\xEF\xBB\xBF")) {  // a BOM
+        throw_error<value_error>(
+            fn, which, " id \"", key, "\" (index ", id,
+            ") starts with a UTF-8 byte order mark; the format cannot hold it");
       }
       ok[static_cast<std::size_t>(id)] = 1;
     }

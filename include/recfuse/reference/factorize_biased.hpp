@@ -111,7 +111,8 @@ struct sgd_entry {
 // shuffled order (drawn once per fit). Round s of an epoch runs the tiles (b, (b + s) % blocks),
 // b = 0..blocks-1: no two of them share a user group or an item group, so they can run at the
 // same time. A backend may store the rows in rank order, so that each group's rows are
-// contiguous and threads never write to the same cache line.
+// contiguous and threads can share a cache line only at group boundaries (the last row of one
+// group and the first of the next; groups are not padded to whole lines).
 template <class T>
 struct sgd_schedule {
   index_t blocks = 1;

@@ -6,7 +6,8 @@
 //   implicit_solve_rows(policy, by_row, fixed, gram, target, rows, count, options)
 //       re-solves rows rows[0..count) of target (0..count when rows is null) from their
 //       entries in the CSR by_row against the fixed factors, whose gramian is gram (without
-//       the regularization); returns -1, or a row whose Cholesky system failed
+//       the regularization); returns -1, or the first row (in list order) whose Cholesky
+//       system failed (rows[] is increasing, so the smallest: a backend must report the same)
 //   implicit_solve_one(policy, fixed, gram, ids, values, n, x, options)
 //       the same for one row given as (ids, values) pairs; false when Cholesky failed
 //   implicit_als_objective(model, data, options) the loss L of implicit_als.hpp, in double

@@ -2,7 +2,8 @@
 //
 // implicit_solve_rows: rows in parallel, dynamically scheduled in blocks of about equal cost
 // (entries + k / 2 per row for CG), so a few heavy rows of power-law data do not serialise a
-// block; scratch is allocated once per block, never per row. Per row and CG step:
+// block; scratch is allocated once per block, never per row; a Cholesky failure reports the
+// smallest failing row (an atomic minimum), as the reference does. Per row and CG step:
 //   - (Y^T Y + reg I) p as k broadcast-FMA sweeps over the rows of the gramian, the output kept
 //     in up to 8 batches of registers (a k x k matrix-vector product, the gramian stays in L1);
 //   - the entries in groups of one per lane (8 for float on AVX2): the group's dots y_e . p in
@@ -30,6 +31,7 @@
 
 #include "recfuse/factorize/implicit_als.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
+#include "recfuse/xsimd/detail/vector_ops.hpp"
 
 namespace recfuse::simd {
 namespace detail {
@@ -38,33 +40,6 @@ template <class T>
 struct ials_kernels {
   using batch = ::xsimd::batch<T>;
   static constexpr index_t lanes = static_cast<index_t>(batch::size);
-
-  static T dot(const T* a, const T* b, index_t k) {
-    batch s0(T(0)), s1(T(0));
-    index_t j = 0;
-    for (; j + 2 * lanes <= k; j += 2 * lanes) {
-      s0 = ::xsimd::fma(batch::load_unaligned(a + j), batch::load_unaligned(b + j), s0);
-      s1 = ::xsimd::fma(batch::load_unaligned(a + j + lanes), batch::load_unaligned(b + j + lanes),
-                        s1);
-    }
-    if (j + lanes <= k) {
-      s0 = ::xsimd::fma(batch::load_unaligned(a + j), batch::load_unaligned(b + j), s0);
-      j += lanes;
-    }
-    T s = ::xsimd::hadd(s0 + s1);
-    for (; j < k; ++j) s += a[j] * b[j];
-    return s;
-  }
-
-  static void axpy(T c, const T* y, T* out, index_t k) {
-    const batch cb(c);
-    index_t j = 0;
-    for (; j + lanes <= k; j += lanes) {
-      ::xsimd::fma(cb, batch::load_unaligned(y + j), batch::load_unaligned(out + j))
-          .store_unaligned(out + j);
-    }
-    for (; j < k; ++j) out[j] += c * y[j];
-  }
 
   static void prefetch_row([[maybe_unused]] const T* y, [[maybe_unused]] index_t k) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -476,7 +451,15 @@ index_t implicit_solve_rows(const policy& p, const csr_view<T>& by_row, matrix_v
   }
   starts.push_back(count);
   const auto blocks = static_cast<index_t>(starts.size()) - 1;
+  // The smallest failing row (rows are listed in increasing order, so the first the reference
+  // reports), whichever thread finds it.
   std::atomic<index_t> failed{-1};
+  auto record_failure = [&](index_t row) {
+    index_t seen = failed.load(std::memory_order_relaxed);
+    while ((seen < 0 || row < seen) &&
+           !failed.compare_exchange_weak(seen, row, std::memory_order_relaxed)) {
+    }
+  };
   detail::for_each_index(p, blocks, 1, [&](index_t b) {
     std::vector<T> scratch_t;
     std::vector<double> scratch_d;
@@ -485,7 +468,7 @@ index_t implicit_solve_rows(const policy& p, const csr_view<T>& by_row, matrix_v
       const index_t begin = by_row.offsets()[row];
       if (!detail::ials_solve_row(fixed, gram, by_row.indices() + begin, by_row.values() + begin,
                                   by_row.row_size(row), target.row(row), o, scratch_t, scratch_d)) {
-        failed.store(row, std::memory_order_relaxed);
+        record_failure(row);
       }
     }
   });
