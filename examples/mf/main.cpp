@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <string>
 #include <string_view>
@@ -57,12 +58,14 @@ struct arguments {
 }
 
 template <class N>
-N parse_number(std::string_view flag, std::string_view text, N min) {
+N parse_number(std::string_view flag, std::string_view text, N min,
+               N max = std::numeric_limits<N>::max()) {
   N value{};
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min) {
-    fail(std::string(flag) + " needs an integer >= " + std::to_string(min) + ", got '" +
-         std::string(text) + "'");
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    fail(std::string(flag) + " needs an integer >= " + std::to_string(min) +
+         (max == std::numeric_limits<N>::max() ? "" : " and <= " + std::to_string(max)) +
+         ", got '" + std::string(text) + "'");
   }
   return value;
 }
@@ -90,13 +93,13 @@ arguments parse(int argc, char** argv) {
     else if (flag == "--save")
       a.save = value;
     else if (flag == "--factors")
-      a.factors = parse_number<long long>(flag, value, 1);
+      a.factors = parse_number<long long>(flag, value, 1, 65536);
     else if (flag == "--epochs")
-      a.epochs = parse_number<long long>(flag, value, 0);
+      a.epochs = parse_number<long long>(flag, value, 0, 1000000);
     else if (flag == "--k")
-      a.k = parse_number<long long>(flag, value, 1);
+      a.k = parse_number<long long>(flag, value, 1, 1000000);
     else if (flag == "--threads")
-      a.threads = parse_number<long long>(flag, value, 0);
+      a.threads = parse_number<long long>(flag, value, 0, 4096);
     else if (flag == "--seed") {
       a.seed = parse_number<unsigned long long>(flag, value, 0);
       a.seed_set = true;
@@ -119,10 +122,12 @@ struct split {
 // model with biases, item popularity by a power law; 80/20 split by the seed.
 split generate(std::uint64_t seed) {
   constexpr index_t users = 943, items = 1682, rank = 8;
+  // mt19937_64's output is fixed by the standard; the distributions are not, so uniform and
+  // normal draws are made here (53-bit uniforms, Box-Muller): the same data on every platform.
   std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  auto gauss = [&] {  // Box-Muller: portable across standard libraries
-    const double u1 = 1.0 - unit(rng), u2 = unit(rng);
+  auto unit = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
+  auto gauss = [&] {
+    const double u1 = 1.0 - unit(), u2 = unit();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   };
   std::vector<double> p(users * rank), q(items * rank), bu(users), bi(items);
@@ -136,14 +141,14 @@ split generate(std::uint64_t seed) {
   s.train.items = s.test.items = items;
   std::vector<char> taken(users * items, 0);
   for (index_t u = 0; u < users; ++u) {
-    const index_t count = 20 + static_cast<index_t>(std::pow(unit(rng), 3.0) * 400);
+    const index_t count = 20 + static_cast<index_t>(std::pow(unit(), 3.0) * 400);
     for (index_t c = 0; c < count; ++c) {
-      const auto i = static_cast<index_t>(std::pow(unit(rng), 2.5) * items);
+      const auto i = static_cast<index_t>(std::pow(unit(), 2.5) * items);
       if (taken[u * items + i]) continue;
       taken[u * items + i] = 1;
       double r = 3.53 + bu[u] + bi[i] + 0.3 * gauss();
       for (index_t f = 0; f < rank; ++f) r += p[u * rank + f] * q[i * rank + f];
-      auto& set = unit(rng) < 0.8 ? s.train : s.test;
+      auto& set = unit() < 0.8 ? s.train : s.test;
       set.user.push_back(static_cast<std::int32_t>(u));
       set.item.push_back(static_cast<std::int32_t>(i));
       set.value.push_back(static_cast<float>(std::clamp(std::round(r), 1.0, 5.0)));
