@@ -78,14 +78,8 @@ interactions<T> random_ratings(index_t users, index_t items, index_t n, std::uin
 vector_view<const std::int32_t> ids(const std::vector<std::int32_t>& v) {
   return {v.data(), static_cast<index_t>(v.size())};
 }
-template <class T>
-vector_view<const T> cview(const std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
-template <class T>
-vector_view<T> mview(std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
+using test::cview;
+using test::mview;
 
 template <class Policy, class T>
 double test_rmse(const Policy& p, const biased_mf_model<T>& m, const interactions<T>& test) {

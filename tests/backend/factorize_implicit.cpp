@@ -28,14 +28,8 @@ using namespace recfuse;
 
 namespace {
 
-template <class T>
-vector_view<const T> cview(const std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
-template <class T>
-vector_view<T> mview(std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
+using test::cview;
+using test::mview;
 
 // Random interactions with a power-law-ish spread of row lengths: user u has about
 // max_per_user / (1 + u % 13) items (user 0 none, user 1 exactly one), values in [0.5, 4).

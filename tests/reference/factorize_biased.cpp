@@ -88,14 +88,8 @@ double als_objective(const biased_mf_model<T>& m, const interactions_view<T>& d,
 vector_view<const std::int32_t> ids(const std::vector<std::int32_t>& v) {
   return {v.data(), static_cast<index_t>(v.size())};
 }
-template <class T>
-vector_view<const T> cview(const std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
-template <class T>
-vector_view<T> mview(std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
+using test::cview;
+using test::mview;
 
 }  // namespace
 

@@ -30,14 +30,8 @@ implicit_mf_model<T> items_only_model(index_t k, std::vector<T> item_factors) {
   return m;
 }
 
-template <class T>
-vector_view<const T> cview(const std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
-template <class T>
-vector_view<T> mview(std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
+using test::cview;
+using test::mview;
 
 // Random interactions: `users` x `items`, each pair present with probability `density`, value
 // in {1, 2, 3}; user 0 has none (a 0-interaction row), so does the last item.
