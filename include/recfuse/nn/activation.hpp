@@ -1,0 +1,67 @@
+// recfuse: the activations of the MLP scorer and the graph layer.
+//
+//   identity: a(z) = z           relu: a(z) = max(z, 0)          sigmoid: a(z) = 1 / (1 + e^-z)
+//
+// Derivatives are taken from the activation's output y (as backpropagation has it at hand):
+// identity 1, relu 1 where y > 0 else 0 (0 at z = 0, as PyTorch), sigmoid y * (1 - y).
+// NaN propagates through identity and sigmoid; relu(NaN) is NaN (std::max would hide it).
+#pragma once
+
+#include <cmath>
+#include <string_view>
+
+#include "recfuse/core/errors.hpp"
+
+namespace recfuse::nn {
+
+enum class activation { identity, relu, sigmoid };
+
+inline const char* activation_name(activation a) {
+  switch (a) {
+    case activation::identity:
+      return "identity";
+    case activation::relu:
+      return "relu";
+    case activation::sigmoid:
+      return "sigmoid";
+  }
+  return "unknown";
+}
+
+// Parses "identity", "relu" or "sigmoid"; a value_error naming `function` otherwise.
+inline activation parse_activation(const char* function, std::string_view name) {
+  if (name == "identity" || name == "linear") return activation::identity;
+  if (name == "relu") return activation::relu;
+  if (name == "sigmoid") return activation::sigmoid;
+  detail::throw_error<value_error>(function, "unknown activation '", name,
+                                   "' (expected identity, relu or sigmoid)");
+}
+
+template <class T>
+inline T activate(activation a, T z) {
+  switch (a) {
+    case activation::relu:
+      return z > T(0) ? z : (z == z ? T(0) : z);
+    case activation::sigmoid:
+      return T(1) / (T(1) + std::exp(-z));
+    case activation::identity:
+      break;
+  }
+  return z;
+}
+
+// d a / d z expressed through the output y = a(z).
+template <class T>
+inline T activation_derivative(activation a, T y) {
+  switch (a) {
+    case activation::relu:
+      return y > T(0) ? T(1) : T(0);
+    case activation::sigmoid:
+      return y * (T(1) - y);
+    case activation::identity:
+      break;
+  }
+  return T(1);
+}
+
+}  // namespace recfuse::nn
