@@ -1,0 +1,192 @@
+// The MLP scorer on the backend against the reference: forward (dense layers with fused bias
+// and activation) at batch sizes that take every GEMM path, backward, train_step and Adam;
+// and on xsimd, 1 and 2 threads give the same bits.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "backend.hpp"
+#include "recfuse/nn/mlp.hpp"
+#include "recfuse/nn/train.hpp"
+#if defined(RECFUSE_TEST_BACKEND_XSIMD)
+#include "recfuse/xsimd/nn.hpp"
+#endif
+#include "test_support.hpp"
+
+using namespace recfuse;
+using nn::activation;
+
+namespace {
+
+template <class T>
+matrix_view<const T> cm(const std::vector<T>& v, index_t rows, index_t cols) {
+  return {v.data(), rows, cols};
+}
+template <class T>
+matrix_view<T> mm(std::vector<T>& v, index_t rows, index_t cols) {
+  return {v.data(), rows, cols};
+}
+
+// Relative closeness at the scale of the largest magnitude in `expected`.
+template <class T>
+void check_close(const std::vector<T>& got, const std::vector<T>& expected, double rel) {
+  REQUIRE(got.size() == expected.size());
+  double scale = 1e-30;
+  for (auto v : expected) scale = std::max(scale, std::abs(static_cast<double>(v)));
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (!(std::abs(static_cast<double>(got[i]) - expected[i]) <= rel * scale)) {
+      CAPTURE(i, got[i], expected[i], scale);
+      FAIL_CHECK("differs from the reference");
+      return;
+    }
+  }
+}
+
+template <class T>
+constexpr double rel_tol() {
+  return std::is_same_v<T, float> ? 2e-4 : 1e-11;
+}
+
+template <class T>
+nn::mlp<T> scorer(std::uint64_t seed) {
+  return nn::mlp<T>({64, 256, 128, 1}, {activation::relu, activation::relu, activation::identity},
+                    seed);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("nn backend: forward matches the reference", "[nn][backend]", float, double) {
+  using T = TestType;
+  const auto p = test::backend_policy();
+  const std::vector<nn::mlp<T>> nets = {
+      scorer<T>(1),
+      nn::mlp<T>({7, 17, 5, 3}, {activation::sigmoid, activation::relu, activation::sigmoid}, 2),
+      nn::mlp<T>({3, 1}, {activation::identity}, 3)};
+  for (const auto& net : nets) {
+    for (index_t batch : {0, 1, 2, 3, 4, 5, 7, 64, 257, 1000}) {
+      CAPTURE(net.inputs(), batch);
+      const auto x = test::random_vector<T>(batch * net.inputs(), 10 + batch, -2, 2);
+      const auto expected = nn::predict(reference::policy{}, net, cm(x, batch, net.inputs()));
+      std::vector<T> got(expected.size(), T(99));
+      nn::forward(p, net, cm(x, batch, net.inputs()), mm(got, batch, net.outputs()));
+      check_close(got, expected, rel_tol<T>());
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("nn backend: backward and train_step match the reference", "[nn][backend]",
+                   float, double) {
+  using T = TestType;
+  const auto p = test::backend_policy();
+  for (index_t batch : {1, 3, 64, 700}) {
+    for (auto kind : {nn::loss::mse, nn::loss::bce}) {
+      CAPTURE(batch, nn::loss_name(kind));
+      nn::mlp<T> net({20, 33, 17, 2},
+                     {activation::relu, activation::sigmoid,
+                      kind == nn::loss::bce ? activation::sigmoid : activation::identity},
+                     5);
+      const auto x = test::random_vector<T>(batch * 20, 20 + batch, -1, 1);
+      const auto y = test::random_vector<T>(batch * 2, 30 + batch, 0, 1);
+      nn::mlp_workspace<T> wr, wb;
+      const auto orf = nn::forward_train(reference::policy{}, net, cm(x, batch, 20), wr);
+      const auto obk = nn::forward_train(p, net, cm(x, batch, 20), wb);
+      std::vector<T> g(static_cast<std::size_t>(batch * 2)), gb(g.size());
+      nn::loss_and_gradient(kind, orf, cm(y, batch, 2), mm(g, batch, 2));
+      nn::loss_and_gradient(kind, obk, cm(y, batch, 2), mm(gb, batch, 2));
+      std::vector<T> gp(static_cast<std::size_t>(net.parameter_count())), gpb(gp.size());
+      std::vector<T> gx(static_cast<std::size_t>(batch * 20)), gxb(gx.size());
+      nn::backward(reference::policy{}, net, wr, cm(g, batch, 2), test::mview(gp),
+                   mm(gx, batch, 20));
+      nn::backward(p, net, wb, cm(gb, batch, 2), test::mview(gpb), mm(gxb, batch, 20));
+      check_close(gpb, gp, 10 * rel_tol<T>());
+      check_close(gxb, gx, 10 * rel_tol<T>());
+
+      nn::mlp<T> nr = net, nb = net;
+      nn::adam<T> ar(nr.parameter_count()), ab(nb.parameter_count());
+      for (int step = 0; step < 3; ++step) {
+        const double lr = nn::train_step(reference::policy{}, nr, ar, wr, cm(x, batch, 20),
+                                         cm(y, batch, 2), kind);
+        const double lb = nn::train_step(p, nb, ab, wb, cm(x, batch, 20), cm(y, batch, 2), kind);
+        CHECK(lb == Approx(lr).epsilon(10 * rel_tol<T>()));
+      }
+      const std::vector<T> pr(nr.parameters().begin(), nr.parameters().end());
+      const std::vector<T> pb(nb.parameters().begin(), nb.parameters().end());
+      // Adam's first steps move each parameter by about lr whatever the gradient's size, so
+      // compare at the scale of lr.
+      for (std::size_t i = 0; i < pr.size(); ++i) {
+        if (!(std::abs(static_cast<double>(pr[i]) - pb[i]) <= 1e-4)) {
+          CAPTURE(i, pr[i], pb[i]);
+          FAIL_CHECK("parameter differs after 3 steps");
+          break;
+        }
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("nn backend: Adam and the NaN check match the reference", "[nn][backend]", float,
+                   double) {
+  using T = TestType;
+  const auto p = test::backend_policy();
+  for (index_t n : {1, 7, 8, 9, 100, 4099, 100003}) {
+    CAPTURE(n);
+    auto w = test::random_vector<T>(n, n), wb = w;
+    nn::adam_options o;
+    o.learning_rate = 0.01;
+    o.weight_decay = 0.1;
+    nn::adam<T> ar(n, o), ab(n, o);
+    for (int step = 0; step < 3; ++step) {
+      const auto g = test::random_vector<T>(n, 1000 * n + step);
+      ar.step(reference::policy{}, test::mview(w), test::cview(g));
+      ab.step(p, test::mview(wb), test::cview(g));
+    }
+    check_close(wb, w, 1e-5);
+    for (index_t bad : {index_t{0}, n / 2, n - 1}) {
+      auto g = test::random_vector<T>(n, 5);
+      g[static_cast<std::size_t>(bad)] = std::numeric_limits<T>::infinity();
+      if (bad + 3 < n) g[static_cast<std::size_t>(bad + 3)] = std::numeric_limits<T>::quiet_NaN();
+      const auto before = wb;
+      CHECK_THROWS_MATCHES(
+          ab.step(p, test::mview(wb), test::cview(g)), value_error,
+          test::what_is(Catch::Contains("gradients[" + std::to_string(bad) + "]")));
+      CHECK(wb == before);
+    }
+  }
+}
+
+#if defined(RECFUSE_TEST_BACKEND_XSIMD)
+TEMPLATE_TEST_CASE("nn backend: 1 and 2 threads give the same bits", "[nn][backend]", float,
+                   double) {
+  using T = TestType;
+  const recfuse::exec::xsimd one{1}, two{2};
+  for (index_t batch : {1, 64, 4096}) {
+    CAPTURE(batch);
+    const auto x = test::random_vector<T>(batch * 64, 3, -1, 1);
+    const auto y = test::random_vector<T>(batch, 4, -1, 1);
+    auto n1 = scorer<T>(9), n2 = scorer<T>(9);
+    std::vector<T> o1(static_cast<std::size_t>(batch)), o2(o1.size());
+    nn::forward(one, n1, cm(x, batch, 64), mm(o1, batch, 1));
+    nn::forward(two, n2, cm(x, batch, 64), mm(o2, batch, 1));
+    CHECK(o1 == o2);
+    nn::adam<T> a1(n1.parameter_count()), a2(n2.parameter_count());
+    nn::mlp_workspace<T> w1, w2;
+    for (int step = 0; step < 2; ++step) {
+      CHECK(nn::train_step(one, n1, a1, w1, cm(x, batch, 64), cm(y, batch, 1), nn::loss::mse) ==
+            nn::train_step(two, n2, a2, w2, cm(x, batch, 64), cm(y, batch, 1), nn::loss::mse));
+    }
+    CHECK(std::equal(n1.parameters().begin(), n1.parameters().end(), n2.parameters().begin()));
+  }
+  nn::train_options o;
+  o.epochs = 2;
+  o.batch_size = 300;
+  const auto x = test::random_vector<T>(1000 * 64, 5, -1, 1);
+  const auto y = test::random_vector<T>(1000, 6, -1, 1);
+  auto n1 = scorer<T>(4), n2 = scorer<T>(4);
+  const auto r1 = nn::train(one, n1, cm(x, 1000, 64), cm(y, 1000, 1), o);
+  const auto r2 = nn::train(two, n2, cm(x, 1000, 64), cm(y, 1000, 1), o);
+  CHECK(r1.epoch_loss == r2.epoch_loss);
+  CHECK(std::equal(n1.parameters().begin(), n1.parameters().end(), n2.parameters().begin()));
+}
+#endif
