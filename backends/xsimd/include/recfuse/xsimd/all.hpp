@@ -4,7 +4,11 @@
 
 #include "recfuse/xsimd/factorize_biased.hpp"
 #include "recfuse/xsimd/factorize_implicit.hpp"
+#include "recfuse/xsimd/fuse.hpp"
+#include "recfuse/xsimd/gemm.hpp"
+#include "recfuse/xsimd/graph.hpp"
 #include "recfuse/xsimd/metrics.hpp"
+#include "recfuse/xsimd/nn.hpp"
 #include "recfuse/xsimd/ranking.hpp"
 #include "recfuse/xsimd/scale.hpp"
 #include "recfuse/xsimd/select.hpp"
