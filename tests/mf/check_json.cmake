@@ -1,5 +1,6 @@
 # Runs a program and checks figures in the JSON object on the last line of its standard output.
 #   cmake -DPROGRAM=exe "-DARGS=a|b|c" "-DCHECKS=rmse<=0.95|ndcg@10>=0.3" [-DNEED=file|file] -P check_json.cmake
+# A bound may also name another key of the object: "rmse_fused<=rmse_mf".
 # Lists are "|"-separated, so that they pass through add_test unchanged.
 # NEED: files that must exist; when one is missing the script prints "MovieLens data not found"
 # (the ctest SKIP_REGULAR_EXPRESSION) and stops without running the program.
@@ -29,6 +30,14 @@ foreach(check IN LISTS CHECKS)
   string(JSON value ERROR_VARIABLE json_error GET "${last}" "${key}")
   if(json_error)
     message(FATAL_ERROR "no '${key}' in the last line: ${last} (${json_error})")
+  endif()
+  if(NOT bound MATCHES "^[0-9.]+$")
+    set(other "${bound}")
+    string(JSON bound ERROR_VARIABLE json_error GET "${last}" "${other}")
+    if(json_error)
+      message(FATAL_ERROR "no '${other}' in the last line: ${last} (${json_error})")
+    endif()
+    set(key "${key} (vs ${other})")
   endif()
   # CMake compares numbers as integers or decimals with the same scale: scale both by 1e6.
   math(EXPR v "0")

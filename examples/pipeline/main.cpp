@@ -1,0 +1,605 @@
+// recfuse-pipeline: the end-to-end fusion pipeline. Factorization, an item autoencoder, item
+// graphs (co-occurrence, genres, title embeddings) and user/item features are fused by a learned
+// MLP; the program reports rating error and ranking quality of the factorization alone and of the
+// fusion, ranks cold-start items from content and graph signals alone, and explains the top
+// recommendations of one user. The last line of standard output is one JSON object.
+//
+//   recfuse-pipeline [--train PATH --test PATH] [--items PATH] [--users PATH]
+//                    [--embeddings PATH] [--seed N] [--threads N] [--generated]
+//
+// Without --train/--test it reads u1.base/u1.test of MovieLens 100K from ../shared/data beside
+// the source tree, and generates data of the same shape where that is absent (or with
+// --generated). docs/pipeline.md
+// walks through every stage.
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data.hpp"
+#include "recfuse/fuse/blend.hpp"
+#include "recfuse/fuse/explain.hpp"
+#include "recfuse/fuse/learned.hpp"
+#include "recfuse/metrics/error.hpp"
+#include "recfuse/metrics/ranking.hpp"
+#include "recfuse/select/topk.hpp"
+#include "recfuse/xsimd/all.hpp"
+#include "signals.hpp"
+
+#ifndef RECFUSE_DEFAULT_DATA
+#define RECFUSE_DEFAULT_DATA "../shared/data/ml-100k"
+#endif
+
+namespace {
+
+using pipeline::dataset;
+using pipeline::index_t;
+using pipeline::signals;
+using cpu_policy = recfuse::exec::xsimd;
+
+constexpr const char* usage =
+    "usage: recfuse-pipeline [--train PATH --test PATH] [--items PATH] [--users PATH]\n"
+    "                        [--embeddings PATH] [--seed N] [--threads N] [--generated]\n";
+
+struct arguments {
+  std::string train, test, items, users, embeddings;
+  std::uint64_t seed = 1;
+  int threads = 0;
+  bool generated = false;
+};
+
+[[noreturn]] void fail(const std::string& message) {
+  std::fprintf(stderr, "recfuse-pipeline: %s\n%s", message.c_str(), usage);
+  std::exit(2);
+}
+
+template <class N>
+N parse_number(std::string_view flag, std::string_view text, N min, N max) {
+  N value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    fail(std::string(flag) + " needs an integer >= " + std::to_string(min) +
+         " and <= " + std::to_string(max) + ", got '" + std::string(text) + "'");
+  }
+  return value;
+}
+
+arguments parse(int argc, char** argv) {
+  arguments a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (flag == "-h" || flag == "--help") {
+      std::printf("%s", usage);
+      std::exit(0);
+    }
+    if (flag == "--generated") {
+      a.generated = true;
+      continue;
+    }
+    if (i + 1 >= argc) fail("option " + std::string(flag) + " needs a value");
+    const std::string_view value = argv[++i];
+    if (flag == "--train")
+      a.train = value;
+    else if (flag == "--test")
+      a.test = value;
+    else if (flag == "--items")
+      a.items = value;
+    else if (flag == "--users")
+      a.users = value;
+    else if (flag == "--embeddings")
+      a.embeddings = value;
+    else if (flag == "--seed")
+      a.seed =
+          parse_number<std::uint64_t>(flag, value, 0, std::numeric_limits<std::uint64_t>::max());
+    else if (flag == "--threads")
+      a.threads = parse_number<int>(flag, value, 1, 1024);
+    else
+      fail("unknown option " + std::string(flag));
+  }
+  if (a.train.empty() != a.test.empty()) fail("--train and --test go together");
+  if (a.generated && !a.train.empty()) fail("--generated and --train/--test exclude each other");
+  return a;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+dataset load_data(const arguments& a) {
+  if (!a.train.empty()) return pipeline::load(a.train, a.test, a.items, a.users, a.embeddings);
+  if (a.generated) {
+    std::printf("data: generated, MovieLens 100K's shape (seed %llu)\n",
+                static_cast<unsigned long long>(a.seed));
+    return pipeline::generate(a.seed);
+  }
+  const std::filesystem::path dir = RECFUSE_DEFAULT_DATA;
+  if (std::filesystem::exists(dir / "u1.base") && std::filesystem::exists(dir / "u1.test")) {
+    std::printf("data: MovieLens 100K u1 split from %s\n", dir.string().c_str());
+    auto d = pipeline::load(dir / "u1.base", dir / "u1.test", a.items, a.users, a.embeddings);
+    d.source = "ml-100k";
+    return d;
+  }
+  std::printf("MovieLens data not found at %s: using generated data of the same shape\n",
+              dir.string().c_str());
+  return pipeline::generate(a.seed);
+}
+
+// Fusion input rows for a list of (user, item) pairs.
+std::vector<float> features(const signals& s, const std::vector<std::int32_t>& users,
+                            const std::vector<std::int32_t>& items) {
+  const index_t w = s.width();
+  std::vector<float> x(users.size() * static_cast<std::size_t>(w));
+  pipeline::user_scratch scratch;
+  for (std::size_t r = 0; r < users.size(); ++r)
+    pipeline::feature_row(s, scratch, users[r], items[r], x.data() + r * w);
+  return x;
+}
+
+std::vector<float> fused_predictions(const cpu_policy& cpu, const signals& s,
+                                     const recfuse::fuse::learned_fusion<float>& fusion,
+                                     const std::vector<std::int32_t>& users,
+                                     const std::vector<std::int32_t>& items, float lo, float hi) {
+  const auto x = features(s, users, items);
+  std::vector<float> out(users.size());
+  const auto n = static_cast<index_t>(users.size());
+  fusion.predict(cpu, recfuse::matrix_view<const float>(x.data(), n, s.width()),
+                 recfuse::vector_view<float>(out.data(), n));
+  for (auto& v : out) v = std::clamp(v, lo, hi);
+  return out;
+}
+
+// Per-user z-scores over a row's candidates (NaN entries excluded and kept NaN).
+void standardise_row(float* row, index_t n) {
+  double sum = 0, sq = 0;
+  index_t count = 0;
+  for (index_t j = 0; j < n; ++j) {
+    if (std::isnan(row[j])) continue;
+    sum += row[j];
+    sq += static_cast<double>(row[j]) * row[j];
+    ++count;
+  }
+  if (count == 0) return;
+  const double mean = sum / count, sd = std::sqrt(std::max(1e-12, sq / count - mean * mean));
+  for (index_t j = 0; j < n; ++j)
+    if (!std::isnan(row[j])) row[j] = static_cast<float>((row[j] - mean) / sd);
+}
+
+// Ranking of every training item for every user, the issue-3 protocol: a user's training items
+// are never recommended; relevant = test items rated >= 4; users without one are skipped.
+struct ranking_setup {
+  recfuse::csr_matrix<float> seen, liked;
+  index_t users = 0, items = 0;  // candidates: items with training ratings
+};
+
+ranking_setup make_ranking(const dataset& d, const recfuse::interactions<float>& train,
+                           const recfuse::interactions<float>& test, index_t candidates) {
+  ranking_setup r;
+  r.users = d.users;
+  r.items = candidates;
+  recfuse::interactions<float> seen = train, liked;
+  seen.users = liked.users = d.users;
+  seen.items = liked.items = d.items;
+  for (index_t e = 0; e < test.size(); ++e) {
+    if (test.value[e] < 4.0f || test.item[e] >= candidates) continue;
+    liked.user.push_back(test.user[e]);
+    liked.item.push_back(test.item[e]);
+    liked.value.push_back(1.0f);
+  }
+  r.seen = recfuse::to_csr(seen.view());
+  r.liked = recfuse::to_csr(liked.view());
+  r.liked.cols = candidates;
+  return r;
+}
+
+// Scores every (user, candidate) pair block by block and keeps each user's top k.
+//   mode 0: factorization (mu + b_u + b_i + p_u q_i)
+//   mode 1: fused rating blended with the co-occurrence relevance (weight a on the rating)
+template <class Score>
+std::vector<index_t> rank_all(const cpu_policy& cpu, const ranking_setup& r, index_t k,
+                              Score&& score_block) {
+  constexpr index_t block = 64;
+  std::vector<index_t> recs(static_cast<std::size_t>(r.users * k), -1);
+  std::vector<float> scores;
+  for (index_t u0 = 0; u0 < r.users; u0 += block) {
+    const index_t n = std::min(block, r.users - u0);
+    scores.assign(static_cast<std::size_t>(n * r.items), 0.0f);
+    score_block(u0, n, scores.data());
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (index_t u = u0; u < u0 + n; ++u) {
+      for (index_t e = r.seen.offsets[u]; e < r.seen.offsets[u + 1]; ++e)
+        if (r.seen.indices[e] < r.items) scores[(u - u0) * r.items + r.seen.indices[e]] = nan;
+    }
+    const auto top =
+        recfuse::topk(cpu, recfuse::matrix_view<const float>(scores.data(), n, r.items), k);
+    std::copy(top.indices.begin(), top.indices.end(), recs.begin() + u0 * k);
+  }
+  return recs;
+}
+
+// NaN (printed as null) when no user has a relevant item to rank.
+double ndcg(const cpu_policy& cpu, const ranking_setup& r, const std::vector<index_t>& recs,
+            index_t k) {
+  if (r.liked.nnz() == 0) return std::numeric_limits<double>::quiet_NaN();
+  return recfuse::evaluate_ranking(cpu,
+                                   recfuse::matrix_view<const index_t>(recs.data(), r.users, k),
+                                   r.liked.pattern(), k)
+      .ndcg;
+}
+
+// Fused ranking scores of users [u0, u0 + n) x candidates: z(fused rating) and z(log relevance).
+void fused_ranking_block(const cpu_policy& cpu, const signals& s,
+                         const recfuse::fuse::learned_fusion<float>& fusion, index_t u0, index_t n,
+                         index_t items, std::vector<float>& rating, std::vector<float>& relevance) {
+  const index_t w = s.width();
+  std::vector<float> x(static_cast<std::size_t>(n * items * w));
+  rating.assign(static_cast<std::size_t>(n * items), 0.0f);
+  relevance.assign(rating.size(), 0.0f);
+  pipeline::user_scratch scratch;
+  for (index_t u = 0; u < n; ++u) {
+    for (index_t i = 0; i < items; ++i) {
+      float* row = x.data() + (u * items + i) * w;
+      pipeline::feature_row(s, scratch, u0 + u, i, row);
+    }
+    // relevance: the co-occurrence support of the item, summed over the user's rated items
+    scratch.load(s, u0 + u);
+    for (index_t i = 0; i < items; ++i) {
+      double support = 0;
+      for (index_t e = s.cooccurrence.offsets[i]; e < s.cooccurrence.offsets[i + 1]; ++e)
+        if (scratch.rated[s.cooccurrence.indices[e]]) support += s.cooccurrence.values[e];
+      relevance[u * items + i] = static_cast<float>(std::log1p(support));
+    }
+  }
+  fusion.predict(cpu, recfuse::matrix_view<const float>(x.data(), n * items, w),
+                 recfuse::vector_view<float>(rating.data(), n * items));
+  for (index_t u = 0; u < n; ++u) {
+    standardise_row(rating.data() + u * items, items);
+    standardise_row(relevance.data() + u * items, items);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const arguments a = parse(argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines appear as they happen
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    const cpu_policy cpu{a.threads};
+    dataset d = load_data(a);
+    std::printf("data: %s, %lld users, %lld items, %lld train and %lld test ratings\n",
+                d.source.c_str(), static_cast<long long>(d.users), static_cast<long long>(d.items),
+                static_cast<long long>(d.train.size()), static_cast<long long>(d.test.size()));
+    if (d.train.size() == 0 || d.test.size() == 0) fail("the train and test sets need ratings");
+    float lo = d.train.value[0], hi = lo;
+    for (float v : d.train.value) lo = std::min(lo, v), hi = std::max(hi, v);
+
+    pipeline::signal_options so;
+    so.mf.seed = a.seed;
+    so.autoencoder.seed = a.seed;
+    const recfuse::nn::train_options fusion_train = [&] {
+      recfuse::nn::train_options t;
+      t.epochs = 50;
+      t.batch_size = 128;
+      t.adam.learning_rate = 1e-3;
+      t.adam.weight_decay = 1e-3;
+      t.seed = a.seed;
+      return t;
+    }();
+
+    // ---- stage A: signals on 85% of the training ratings, fusion fitted on the other 15% ----
+    std::mt19937_64 rng(a.seed);
+    recfuse::interactions<float> fit, blend;
+    fit.users = blend.users = d.users;
+    fit.items = blend.items = d.items;
+    for (index_t e = 0; e < d.train.size(); ++e) {
+      auto& to = pipeline::unit(rng) < 0.85 ? fit : blend;
+      to.user.push_back(d.train.user[e]);
+      to.item.push_back(d.train.item[e]);
+      to.value.push_back(d.train.value[e]);
+    }
+    auto t_stage = std::chrono::steady_clock::now();
+    const signals sa = pipeline::build_signals(cpu, d, fit, so);
+    std::printf("stage A: signals on %lld ratings in %.2f s\n", static_cast<long long>(fit.size()),
+                seconds_since(t_stage));
+    recfuse::fuse::learned_fusion<float> fusion(sa.groups, {32, 16}, a.seed);
+    {
+      const auto x = features(sa, blend.user, blend.item);
+      const auto report = fusion.fit(
+          cpu, recfuse::matrix_view<const float>(x.data(), blend.size(), sa.width()),
+          recfuse::vector_view<const float>(blend.value.data(), blend.size()), fusion_train);
+      if (const char* dump = std::getenv("RECFUSE_PIPELINE_DUMP")) {
+        recfuse::io::save_npy(
+            std::string(dump) + "_blend_x.npy",
+            recfuse::matrix_view<const float>(x.data(), blend.size(), sa.width()));
+        recfuse::io::save_npy(std::string(dump) + "_blend_y.npy",
+                              recfuse::vector_view<const float>(blend.value.data(), blend.size()));
+      }
+      std::printf("fusion: %lld inputs in %zu groups, fitted on %lld held-out ratings, loss %.4f\n",
+                  static_cast<long long>(sa.width()), sa.groups.size(),
+                  static_cast<long long>(blend.size()), report.epoch_loss.back());
+    }
+    // The ranking blend weight a (fused rating vs co-occurrence relevance), chosen on stage A's
+    // held-out ratings by the same protocol.
+    const index_t k = 10;
+    const std::vector<double> weights = {0.0, 0.25, 0.5, 0.75, 1.0};
+    double best_a = 0.5;
+    {
+      const auto setup = make_ranking(d, fit, blend, d.train.items);
+      double best = -1;
+      std::vector<std::vector<float>> rating_blocks, relevance_blocks;
+      for (double w : weights) {
+        const auto recs = rank_all(cpu, setup, k, [&](index_t u0, index_t n, float* out) {
+          std::vector<float> rating, relevance;
+          fused_ranking_block(cpu, sa, fusion, u0, n, setup.items, rating, relevance);
+          recfuse::fuse::blend(cpu, w,
+                               recfuse::vector_view<const float>(rating.data(), n * setup.items),
+                               recfuse::vector_view<const float>(relevance.data(), n * setup.items),
+                               recfuse::vector_view<float>(out, n * setup.items));
+        });
+        const double v = ndcg(cpu, setup, recs, k);
+        std::printf("  ranking weight a = %.2f: ndcg@10 %.4f on the held-out ratings\n", w, v);
+        if (v > best) best = v, best_a = w;
+      }
+    }
+
+    // ---- stage B: signals on the whole training file; the figures ----
+    t_stage = std::chrono::steady_clock::now();
+    const signals sb = pipeline::build_signals(cpu, d, d.train, so);
+    std::printf("stage B: signals on %lld ratings in %.2f s\n",
+                static_cast<long long>(d.train.size()), seconds_since(t_stage));
+    const auto n_test = static_cast<index_t>(d.test.size());
+    std::vector<float> mf_pred(d.test.size()), ae_pred(d.test.size());
+    for (index_t e = 0; e < n_test; ++e) {
+      mf_pred[e] = sb.mf.predict(d.test.user[e], d.test.item[e]);
+      ae_pred[e] = sb.autoencoder
+                       ? sb.autoencoder->predict(d.test.user[e], d.test.item[e], mf_pred[e])
+                       : mf_pred[e];
+    }
+    const auto fused = fused_predictions(cpu, sb, fusion, d.test.user, d.test.item, lo, hi);
+    if (const char* dump = std::getenv("RECFUSE_PIPELINE_DUMP")) {
+      const auto x = features(sb, d.test.user, d.test.item);
+      recfuse::io::save_npy(std::string(dump) + "_test_x.npy",
+                            recfuse::matrix_view<const float>(x.data(), n_test, sb.width()));
+      recfuse::io::save_npy(std::string(dump) + "_test_y.npy",
+                            recfuse::vector_view<const float>(d.test.value.data(), n_test));
+      return 0;
+    }
+    const double rmse_mf = recfuse::rmse(cpu, mf_pred, d.test.value);
+    const double rmse_ae = recfuse::rmse(cpu, ae_pred, d.test.value);
+    const double rmse_fused = recfuse::rmse(cpu, fused, d.test.value);
+    std::printf("rmse: factorization %.4f, autoencoder %.4f, fused %.4f\n", rmse_mf, rmse_ae,
+                rmse_fused);
+
+    const auto setup = make_ranking(d, d.train, d.test, d.train.items);
+    const auto mf_recs = rank_all(cpu, setup, k, [&](index_t u0, index_t n, float* out) {
+      for (index_t u = 0; u < n; ++u)
+        for (index_t i = 0; i < setup.items; ++i)
+          out[u * setup.items + i] = sb.mf.predict(u0 + u, i);
+    });
+    const double ndcg_mf = ndcg(cpu, setup, mf_recs, k);
+    const auto fused_recs = rank_all(cpu, setup, k, [&](index_t u0, index_t n, float* out) {
+      std::vector<float> rating, relevance;
+      fused_ranking_block(cpu, sb, fusion, u0, n, setup.items, rating, relevance);
+      recfuse::fuse::blend(cpu, best_a,
+                           recfuse::vector_view<const float>(rating.data(), n * setup.items),
+                           recfuse::vector_view<const float>(relevance.data(), n * setup.items),
+                           recfuse::vector_view<float>(out, n * setup.items));
+    });
+    const double ndcg_fused = ndcg(cpu, setup, fused_recs, k);
+    std::printf("ndcg@10: factorization %.4f, fused %.4f (ranking weight a = %.2f)\n", ndcg_mf,
+                ndcg_fused, best_a);
+
+    // ---- cold start: 10% of the items removed from training entirely ----
+    double cold_ndcg = 0, cold_random = 0;
+    index_t cold_count = 0, cold_users = 0;
+    {
+      std::mt19937_64 crng(a.seed ^ 0xc01dULL);
+      std::vector<index_t> order(static_cast<std::size_t>(d.train.items));
+      std::iota(order.begin(), order.end(), 0);
+      for (index_t j = static_cast<index_t>(order.size()) - 1; j > 0; --j)
+        std::swap(order[j], order[static_cast<index_t>(pipeline::unit(crng) * (j + 1))]);
+      cold_count = d.train.items / 10;
+      std::vector<char> cold(static_cast<std::size_t>(d.items), 0);
+      std::vector<index_t> cold_items(order.begin(), order.begin() + cold_count);
+      std::sort(cold_items.begin(), cold_items.end());
+      for (index_t i : cold_items) cold[i] = 1;
+      recfuse::interactions<float> warm;
+      warm.users = d.users;
+      warm.items = d.items;
+      for (index_t e = 0; e < d.train.size(); ++e) {
+        if (cold[d.train.item[e]]) continue;
+        warm.user.push_back(d.train.user[e]);
+        warm.item.push_back(d.train.item[e]);
+        warm.value.push_back(d.train.value[e]);
+      }
+      pipeline::signal_options co = so;
+      co.use_autoencoder = false;
+      const signals sc = pipeline::build_signals(cpu, d, warm, co);
+      // Relevant: test ratings >= 4 on cold items; candidates: the cold items.
+      std::vector<index_t> position(static_cast<std::size_t>(d.items), -1);
+      for (index_t c = 0; c < cold_count; ++c) position[cold_items[c]] = c;
+      recfuse::interactions<float> liked;
+      liked.users = d.users;
+      liked.items = cold_count;
+      for (index_t e = 0; e < n_test; ++e) {
+        const index_t c = position[d.test.item[e]];
+        if (c < 0 || d.test.value[e] < 4.0f) continue;
+        liked.user.push_back(d.test.user[e]);
+        liked.item.push_back(static_cast<std::int32_t>(c));
+        liked.value.push_back(1.0f);
+      }
+      const auto liked_csr = recfuse::to_csr(liked.view());
+      const index_t ck = std::min<index_t>(k, cold_count);
+      // Three content-and-graph signals per (user, cold item), each standardised per user:
+      //   taste       the MF score of the item's embedding aggregated over its knowledge-graph
+      //               (genres + release year) and title-embedding neighbours, plus the user's
+      //               mean residual on the item's genres
+      //   propensity  how much of the user's history falls in the item's genres (log share)
+      //   popularity  the neighbours' mean log rating count (what audience such items find)
+      std::vector<float> scores(static_cast<std::size_t>(d.users * cold_count));
+      std::vector<float> taste(static_cast<std::size_t>(cold_count)), propensity(taste.size()),
+          popularity(taste.size());
+      const index_t g = d.genres.cols;
+      for (index_t c = 0; c < cold_count; ++c) {
+        const index_t i = cold_items[c];
+        popularity[c] = sc.has_text() ? 0.5f * (sc.genre_popularity[i] + sc.text_popularity[i])
+                                      : sc.genre_popularity[i];
+      }
+      standardise_row(popularity.data(), cold_count);
+      for (index_t u = 0; u < d.users; ++u) {
+        for (index_t c = 0; c < cold_count; ++c) {
+          const index_t i = cold_items[c];
+          double s = sc.smoothed_score(sc.genre_emb, u, i);
+          if (sc.has_text()) s = 0.5 * (s + sc.smoothed_score(sc.text_emb, u, i));
+          double aff = 0, share = 0;
+          const index_t gb = d.genres.offsets[i], ge = d.genres.offsets[i + 1];
+          for (index_t e = gb; e < ge; ++e) {
+            aff += sc.genre_affinity[u * g + d.genres.indices[e]];
+            share += sc.genre_share[u * g + d.genres.indices[e]];
+          }
+          const double ng = std::max<double>(1.0, static_cast<double>(ge - gb));
+          taste[c] = static_cast<float>(s + aff / ng);
+          propensity[c] = static_cast<float>(share / ng);
+        }
+        standardise_row(taste.data(), cold_count);
+        standardise_row(propensity.data(), cold_count);
+        for (index_t c = 0; c < cold_count; ++c)
+          scores[u * cold_count + c] = taste[c] + propensity[c] + popularity[c];
+      }
+      if (liked_csr.nnz() == 0 || ck == 0) {
+        cold_ndcg = cold_random = std::numeric_limits<double>::quiet_NaN();
+        std::printf("cold start: no test rating >= 4 on the %lld removed items; not evaluated\n",
+                    static_cast<long long>(cold_count));
+      } else {
+        const auto top = recfuse::topk(
+            cpu, recfuse::matrix_view<const float>(scores.data(), d.users, cold_count), ck);
+        const auto report =
+            recfuse::evaluate_ranking(cpu, top.indices_view(), liked_csr.pattern(), ck);
+        cold_ndcg = report.ndcg;
+        cold_users = report.users;
+        // A random ordering of the same items: the mean over 20 seeded shuffles.
+        constexpr int draws = 20;
+        std::vector<index_t> perm(static_cast<std::size_t>(cold_count)),
+            recs(static_cast<std::size_t>(d.users * ck));
+        for (int r = 0; r < draws; ++r) {
+          for (index_t u = 0; u < d.users; ++u) {
+            std::iota(perm.begin(), perm.end(), 0);
+            for (index_t j = 0; j < ck; ++j) {
+              const index_t pick =
+                  j + static_cast<index_t>(pipeline::unit(crng) * (cold_count - j));
+              std::swap(perm[j], perm[std::min(pick, cold_count - 1)]);
+            }
+            std::copy_n(perm.begin(), ck, recs.begin() + u * ck);
+          }
+          cold_random += recfuse::evaluate_ranking(
+                             cpu, recfuse::matrix_view<const index_t>(recs.data(), d.users, ck),
+                             liked_csr.pattern(), ck)
+                             .ndcg /
+                         draws;
+        }
+        std::printf(
+            "cold start: %lld items removed from training; ndcg@10 over them for %lld users: "
+            "content and graph %.4f, random order %.4f\n",
+            static_cast<long long>(cold_count), static_cast<long long>(cold_users), cold_ndcg,
+            cold_random);
+      }
+    }
+
+    // ---- one user's top 3, explained ----
+    {
+      const index_t u = std::min<index_t>(d.users - 1, static_cast<index_t>(a.seed % 50));
+      std::vector<std::int32_t> uu, ii;
+      for (index_t j = 0; j < std::min<index_t>(3, k); ++j) {
+        if (fused_recs[u * k + j] < 0) break;  // fewer candidates than 3
+        uu.push_back(static_cast<std::int32_t>(u));
+        ii.push_back(static_cast<std::int32_t>(fused_recs[u * k + j]));
+      }
+      const auto shown = static_cast<index_t>(ii.size());
+      const auto x = features(sb, uu, ii);
+      const auto groups = static_cast<index_t>(sb.groups.size());
+      std::vector<float> contributions(static_cast<std::size_t>(shown * groups)), base(ii.size()),
+          score(ii.size());
+      fusion.explain(cpu, recfuse::matrix_view<const float>(x.data(), shown, sb.width()),
+                     recfuse::matrix_view<float>(contributions.data(), shown, groups),
+                     recfuse::vector_view<float>(base.data(), shown));
+      fusion.predict(cpu, recfuse::matrix_view<const float>(x.data(), shown, sb.width()),
+                     recfuse::vector_view<float>(score.data(), shown));
+      const auto& rated = sb.by_user;
+      std::vector<std::int32_t> rated_items(rated.indices.begin() + rated.offsets[u],
+                                            rated.indices.begin() + rated.offsets[u + 1]);
+      std::vector<float> rated_values;
+      {
+        // the user's own ratings (by_user holds residuals)
+        std::vector<float> value_of(static_cast<std::size_t>(d.items), 0.0f);
+        for (index_t e = 0; e < d.train.size(); ++e)
+          if (d.train.user[e] == u) value_of[d.train.item[e]] = d.train.value[e];
+        for (auto j : rated_items) rated_values.push_back(value_of[j]);
+      }
+      auto title = [&](index_t i) {
+        if (!d.titles[i].empty()) return d.titles[i];
+        return "item " +
+               (i < static_cast<index_t>(d.item_keys.size()) ? d.item_keys[i] : std::to_string(i));
+      };
+      std::printf(
+          "top %lld for user %lld (%zu training ratings), predicted rating = baseline + "
+          "contributions:\n",
+          static_cast<long long>(shown), static_cast<long long>(u), rated_items.size());
+      for (index_t j = 0; j < shown; ++j) {
+        std::printf("  %lld. %s: %.2f = %.2f", static_cast<long long>(j + 1), title(ii[j]).c_str(),
+                    score[j], base[j]);
+        for (index_t g = 0; g < groups; ++g)
+          std::printf(" %+.2f %s", contributions[j * groups + g], sb.groups[g].first.c_str());
+        std::printf("\n");
+        if (!rated_items.empty()) {
+          const auto why = recfuse::fuse::explain_factorization(
+              cpu, sb.mf,
+              recfuse::vector_view<const std::int32_t>(rated_items.data(),
+                                                       static_cast<index_t>(rated_items.size())),
+              recfuse::vector_view<const float>(rated_values.data(),
+                                                static_cast<index_t>(rated_values.size())),
+              ii[j], 2);
+          std::string because;
+          for (const auto& ev : why.evidence) {
+            if (ev.contribution <= 0) continue;  // evidence against is not a reason
+            char part[32];
+            std::snprintf(part, sizeof part, " (%+.2f)", ev.contribution);
+            because += (because.empty() ? " " : ", ") + title(ev.item) + part;
+          }
+          if (!because.empty()) std::printf("     because you liked%s\n", because.c_str());
+        }
+      }
+    }
+
+    const double seconds = seconds_since(t0);
+    auto number = [](double v) {
+      if (!std::isfinite(v)) return std::string("null");
+      char text[32];
+      std::snprintf(text, sizeof text, "%.6f", v);
+      return std::string(text);
+    };
+    std::printf(
+        "{\"data\": \"%s\", \"rmse_mf\": %s, \"rmse_fused\": %s, \"rmse_autoencoder\": %s, "
+        "\"ndcg@10_mf\": %s, \"ndcg@10_fused\": %s, \"cold_ndcg@10\": %s, "
+        "\"cold_ndcg@10_random\": %s, \"cold_items\": %lld, \"cold_users\": %lld, "
+        "\"ranking_weight\": %.2f, \"seconds\": %.3f}\n",
+        d.source.c_str(), number(rmse_mf).c_str(), number(rmse_fused).c_str(),
+        number(rmse_ae).c_str(), number(ndcg_mf).c_str(), number(ndcg_fused).c_str(),
+        number(cold_ndcg).c_str(), number(cold_random).c_str(), static_cast<long long>(cold_count),
+        static_cast<long long>(cold_users), best_a, seconds);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "recfuse-pipeline: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
