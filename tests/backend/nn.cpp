@@ -20,15 +20,6 @@ using nn::activation;
 
 namespace {
 
-template <class T>
-matrix_view<const T> cm(const std::vector<T>& v, index_t rows, index_t cols) {
-  return {v.data(), rows, cols};
-}
-template <class T>
-matrix_view<T> mm(std::vector<T>& v, index_t rows, index_t cols) {
-  return {v.data(), rows, cols};
-}
-
 // Relative closeness at the scale of the largest magnitude in `expected`.
 template <class T>
 void check_close(const std::vector<T>& got, const std::vector<T>& expected, double rel) {
@@ -68,9 +59,11 @@ TEMPLATE_TEST_CASE("nn backend: forward matches the reference", "[nn][backend]",
     for (index_t batch : {0, 1, 2, 3, 4, 5, 7, 64, 257, 1000}) {
       CAPTURE(net.inputs(), batch);
       const auto x = test::random_vector<T>(batch * net.inputs(), 10 + batch, -2, 2);
-      const auto expected = nn::predict(reference::policy{}, net, cm(x, batch, net.inputs()));
+      const auto expected =
+          nn::predict(reference::policy{}, net, test::cmat(x, batch, net.inputs()));
       std::vector<T> got(expected.size(), T(99));
-      nn::forward(p, net, cm(x, batch, net.inputs()), mm(got, batch, net.outputs()));
+      nn::forward(p, net, test::cmat(x, batch, net.inputs()),
+                  test::mmat(got, batch, net.outputs()));
       check_close(got, expected, rel_tol<T>());
     }
   }
@@ -90,25 +83,27 @@ TEMPLATE_TEST_CASE("nn backend: backward and train_step match the reference", "[
       const auto x = test::random_vector<T>(batch * 20, 20 + batch, -1, 1);
       const auto y = test::random_vector<T>(batch * 2, 30 + batch, 0, 1);
       nn::mlp_workspace<T> wr, wb;
-      const auto orf = nn::forward_train(reference::policy{}, net, cm(x, batch, 20), wr);
-      const auto obk = nn::forward_train(p, net, cm(x, batch, 20), wb);
+      const auto orf = nn::forward_train(reference::policy{}, net, test::cmat(x, batch, 20), wr);
+      const auto obk = nn::forward_train(p, net, test::cmat(x, batch, 20), wb);
       std::vector<T> g(static_cast<std::size_t>(batch * 2)), gb(g.size());
-      nn::loss_and_gradient(kind, orf, cm(y, batch, 2), mm(g, batch, 2));
-      nn::loss_and_gradient(kind, obk, cm(y, batch, 2), mm(gb, batch, 2));
+      nn::loss_and_gradient(kind, orf, test::cmat(y, batch, 2), test::mmat(g, batch, 2));
+      nn::loss_and_gradient(kind, obk, test::cmat(y, batch, 2), test::mmat(gb, batch, 2));
       std::vector<T> gp(static_cast<std::size_t>(net.parameter_count())), gpb(gp.size());
       std::vector<T> gx(static_cast<std::size_t>(batch * 20)), gxb(gx.size());
-      nn::backward(reference::policy{}, net, wr, cm(g, batch, 2), test::mview(gp),
-                   mm(gx, batch, 20));
-      nn::backward(p, net, wb, cm(gb, batch, 2), test::mview(gpb), mm(gxb, batch, 20));
+      nn::backward(reference::policy{}, net, wr, test::cmat(g, batch, 2), test::mview(gp),
+                   test::mmat(gx, batch, 20));
+      nn::backward(p, net, wb, test::cmat(gb, batch, 2), test::mview(gpb),
+                   test::mmat(gxb, batch, 20));
       check_close(gpb, gp, 10 * rel_tol<T>());
       check_close(gxb, gx, 10 * rel_tol<T>());
 
       nn::mlp<T> nr = net, nb = net;
       nn::adam<T> ar(nr.parameter_count()), ab(nb.parameter_count());
       for (int step = 0; step < 3; ++step) {
-        const double lr = nn::train_step(reference::policy{}, nr, ar, wr, cm(x, batch, 20),
-                                         cm(y, batch, 2), kind);
-        const double lb = nn::train_step(p, nb, ab, wb, cm(x, batch, 20), cm(y, batch, 2), kind);
+        const double lr = nn::train_step(reference::policy{}, nr, ar, wr, test::cmat(x, batch, 20),
+                                         test::cmat(y, batch, 2), kind);
+        const double lb =
+            nn::train_step(p, nb, ab, wb, test::cmat(x, batch, 20), test::cmat(y, batch, 2), kind);
         CHECK(lb == Approx(lr).epsilon(10 * rel_tol<T>()));
       }
       const std::vector<T> pr(nr.parameters().begin(), nr.parameters().end());
@@ -167,14 +162,16 @@ TEMPLATE_TEST_CASE("nn backend: 1 and 2 threads give the same bits", "[nn][backe
     const auto y = test::random_vector<T>(batch, 4, -1, 1);
     auto n1 = scorer<T>(9), n2 = scorer<T>(9);
     std::vector<T> o1(static_cast<std::size_t>(batch)), o2(o1.size());
-    nn::forward(one, n1, cm(x, batch, 64), mm(o1, batch, 1));
-    nn::forward(two, n2, cm(x, batch, 64), mm(o2, batch, 1));
+    nn::forward(one, n1, test::cmat(x, batch, 64), test::mmat(o1, batch, 1));
+    nn::forward(two, n2, test::cmat(x, batch, 64), test::mmat(o2, batch, 1));
     CHECK(o1 == o2);
     nn::adam<T> a1(n1.parameter_count()), a2(n2.parameter_count());
     nn::mlp_workspace<T> w1, w2;
     for (int step = 0; step < 2; ++step) {
-      CHECK(nn::train_step(one, n1, a1, w1, cm(x, batch, 64), cm(y, batch, 1), nn::loss::mse) ==
-            nn::train_step(two, n2, a2, w2, cm(x, batch, 64), cm(y, batch, 1), nn::loss::mse));
+      CHECK(nn::train_step(one, n1, a1, w1, test::cmat(x, batch, 64), test::cmat(y, batch, 1),
+                           nn::loss::mse) ==
+            nn::train_step(two, n2, a2, w2, test::cmat(x, batch, 64), test::cmat(y, batch, 1),
+                           nn::loss::mse));
     }
     CHECK(std::equal(n1.parameters().begin(), n1.parameters().end(), n2.parameters().begin()));
   }
@@ -184,8 +181,8 @@ TEMPLATE_TEST_CASE("nn backend: 1 and 2 threads give the same bits", "[nn][backe
   const auto x = test::random_vector<T>(1000 * 64, 5, -1, 1);
   const auto y = test::random_vector<T>(1000, 6, -1, 1);
   auto n1 = scorer<T>(4), n2 = scorer<T>(4);
-  const auto r1 = nn::train(one, n1, cm(x, 1000, 64), cm(y, 1000, 1), o);
-  const auto r2 = nn::train(two, n2, cm(x, 1000, 64), cm(y, 1000, 1), o);
+  const auto r1 = nn::train(one, n1, test::cmat(x, 1000, 64), test::cmat(y, 1000, 1), o);
+  const auto r2 = nn::train(two, n2, test::cmat(x, 1000, 64), test::cmat(y, 1000, 1), o);
   CHECK(r1.epoch_loss == r2.epoch_loss);
   CHECK(std::equal(n1.parameters().begin(), n1.parameters().end(), n2.parameters().begin()));
 }

@@ -15,11 +15,6 @@ namespace {
 
 constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
 
-template <class T>
-matrix_view<const T> cm(const std::vector<T>& v, index_t rows, index_t cols) {
-  return {v.data(), rows, cols};
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("gemm reference: 2x3 times 3x2 in every transpose combination", "[gemm]", float,
@@ -36,8 +31,8 @@ TEMPLATE_TEST_CASE("gemm reference: 2x3 times 3x2 in every transpose combination
     const bool ta = combo & 1, tb = combo & 2;
     std::vector<T> c(4, T(-1));
     gemm(p, ta ? op::transpose : op::none, tb ? op::transpose : op::none, T(1),
-         ta ? cm(at, 3, 2) : cm(a, 2, 3), tb ? cm(bt, 2, 3) : cm(b, 3, 2), T(0),
-         matrix_view<T>(c.data(), 2, 2));
+         ta ? test::cmat(at, 3, 2) : test::cmat(a, 2, 3),
+         tb ? test::cmat(bt, 2, 3) : test::cmat(b, 3, 2), T(0), matrix_view<T>(c.data(), 2, 2));
     CHECK(c == expected);
   }
 }
@@ -49,13 +44,13 @@ TEMPLATE_TEST_CASE("gemm reference: alpha, beta and strides", "[gemm]", float, d
   const reference::policy p;
   SECTION("c = 2 a b + 0.5 c, c with row stride 3") {
     std::vector<T> c = {1, 2, 100, 3, 4, 100};
-    gemm(p, op::none, op::none, T(2), cm(a, 2, 3), cm(b, 3, 2), T(0.5),
+    gemm(p, op::none, op::none, T(2), test::cmat(a, 2, 3), test::cmat(b, 3, 2), T(0.5),
          matrix_view<T>(c.data(), 2, 2, 3));
     CHECK(c == std::vector<T>{116.5, 129, 100, 279.5, 310, 100});
   }
   SECTION("beta == 0 does not read c: NaN there does not propagate") {
     std::vector<T> c(4, static_cast<T>(nan_v));
-    gemm(p, op::none, op::none, T(1), cm(a, 2, 3), cm(b, 3, 2), T(0),
+    gemm(p, op::none, op::none, T(1), test::cmat(a, 2, 3), test::cmat(b, 3, 2), T(0),
          matrix_view<T>(c.data(), 2, 2));
     CHECK(c == std::vector<T>{58, 64, 139, 154});
   }
@@ -63,7 +58,7 @@ TEMPLATE_TEST_CASE("gemm reference: alpha, beta and strides", "[gemm]", float, d
     std::vector<T> an = a;
     an[1] = static_cast<T>(nan_v);
     std::vector<T> c(4, T(0));
-    gemm(p, op::none, op::none, T(1), cm(an, 2, 3), cm(b, 3, 2), T(0),
+    gemm(p, op::none, op::none, T(1), test::cmat(an, 2, 3), test::cmat(b, 3, 2), T(0),
          matrix_view<T>(c.data(), 2, 2));
     CHECK(std::isnan(c[0]));
     CHECK(std::isnan(c[1]));
@@ -72,8 +67,8 @@ TEMPLATE_TEST_CASE("gemm reference: alpha, beta and strides", "[gemm]", float, d
   SECTION("a strided sub-block of a: its first 2 columns") {
     std::vector<T> c(4, T(0));
     const std::vector<T> b2 = {7, 8, 9, 10};
-    gemm(p, op::none, op::none, T(1), matrix_view<const T>(a.data(), 2, 2, 3), cm(b2, 2, 2), T(0),
-         matrix_view<T>(c.data(), 2, 2));
+    gemm(p, op::none, op::none, T(1), matrix_view<const T>(a.data(), 2, 2, 3), test::cmat(b2, 2, 2),
+         T(0), matrix_view<T>(c.data(), 2, 2));
     CHECK(c == std::vector<T>{25, 28, 73, 82});
   }
   SECTION("inner dimension 0: c = beta c") {
@@ -84,8 +79,8 @@ TEMPLATE_TEST_CASE("gemm reference: alpha, beta and strides", "[gemm]", float, d
   }
   SECTION("empty c") {
     std::vector<T> c;
-    gemm(p, op::none, op::none, T(1), matrix_view<const T>(a.data(), 0, 3), cm(b, 3, 2), T(0),
-         matrix_view<T>(c.data(), 0, 2));
+    gemm(p, op::none, op::none, T(1), matrix_view<const T>(a.data(), 0, 3), test::cmat(b, 3, 2),
+         T(0), matrix_view<T>(c.data(), 0, 2));
   }
 }
 
@@ -94,17 +89,17 @@ TEST_CASE("gemm reference: errors name recfuse::gemm", "[gemm]") {
   std::vector<float> c(9, 0.0f);
   const reference::policy p;
   CHECK_THROWS_MATCHES(
-      gemm(p, op::none, op::none, 1.0f, cm(a, 2, 3), cm(b, 2, 3), 0.0f,
+      gemm(p, op::none, op::none, 1.0f, test::cmat(a, 2, 3), test::cmat(b, 2, 3), 0.0f,
            matrix_view<float>(c.data(), 2, 3)),
       shape_error,
       test::what_is(Catch::Contains("recfuse::gemm") && Catch::Contains("inner dimension")));
-  CHECK_THROWS_AS(gemm(p, op::none, op::none, 1.0f, cm(a, 2, 3), cm(b, 3, 2), 0.0f,
+  CHECK_THROWS_AS(gemm(p, op::none, op::none, 1.0f, test::cmat(a, 2, 3), test::cmat(b, 3, 2), 0.0f,
                        matrix_view<float>(c.data(), 3, 2)),
                   shape_error);
-  CHECK_THROWS_AS(gemm(p, op::none, op::none, 1.0f, cm(a, 2, 3), cm(b, 3, 2), 0.0f,
+  CHECK_THROWS_AS(gemm(p, op::none, op::none, 1.0f, test::cmat(a, 2, 3), test::cmat(b, 3, 2), 0.0f,
                        matrix_view<float>(c.data(), 2, 3)),
                   shape_error);
   CHECK_THROWS_AS(gemm(p, op::none, op::none, 1.0f, matrix_view<const float>(a.data(), 2, 3, 2),
-                       cm(b, 3, 2), 0.0f, matrix_view<float>(c.data(), 2, 2)),
+                       test::cmat(b, 3, 2), 0.0f, matrix_view<float>(c.data(), 2, 2)),
                   shape_error);
 }

@@ -24,22 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fixture(const char* name) {
-  return fs::path(__FILE__).parent_path().parent_path() / "data" / name;
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out << bytes;
-}
-
 // A .npy file: magic, version major.0, the header length (2 bytes for 1.0, else 4), `dict`
 // padded with spaces and a newline to a multiple of 64, then `data`.
 std::string make_npy(int major, const std::string& dict, const std::string& data) {
@@ -97,7 +81,7 @@ TEMPLATE_TEST_CASE("save_npy/load_npy: bit-exact round trips", "[io][npy]", floa
     CHECK(t.cols() == cols);
     CHECK(t.matrix().rows() == rows);
     // numpy's layout: version 1.0, header padded to a multiple of 64 ending in '\n'.
-    const std::string bytes = read_bytes(dir / "m.npy");
+    const std::string bytes = test::read_bytes(dir / "m.npy");
     REQUIRE(bytes.size() >= 10);
     CHECK(bytes.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
     const std::size_t hlen =
@@ -118,7 +102,7 @@ TEMPLATE_TEST_CASE("save_npy/load_npy: bit-exact round trips", "[io][npy]", floa
     CHECK(same_bits(t.data, v));
     CHECK(t.rows() == 1);  // a 1-D array is one row
     CHECK(t.cols() == 4);
-    CHECK_THAT(read_bytes(dir / "v.npy"), Contains("'shape': (4,)"));
+    CHECK_THAT(test::read_bytes(dir / "v.npy"), Contains("'shape': (4,)"));
     io::save_npy(dir / "e.npy", vector_view<const T>(nullptr, 0));
     CHECK(io::load_npy<T>(dir / "e.npy").shape == std::vector<index_t>{0});
   }
@@ -170,26 +154,26 @@ TEST_CASE("save_npy: atomic, and errors name the function", "[io][npy]") {
 
 TEST_CASE("load_npy: files written by numpy", "[io][npy]") {
   SECTION("<f4, 2 x 3") {
-    const auto t = io::load_npy<float>(fixture("npy_f4_2x3.npy"));
+    const auto t = io::load_npy<float>(test::fixture("npy_f4_2x3.npy"));
     CHECK(t.shape == std::vector<index_t>{2, 3});
     CHECK(t.data == std::vector<float>{0.5f, -1.25f, 3.f, 4.f, -0.f, 1024.125f});
     CHECK(std::signbit(t.data[4]));
-    const auto d = io::load_npy<double>(fixture("npy_f4_2x3.npy"));
+    const auto d = io::load_npy<double>(test::fixture("npy_f4_2x3.npy"));
     CHECK(d.matrix()(1, 2) == 1024.125);
   }
   SECTION("<f8, Fortran order, is transposed into row-major") {
     // np.asfortranarray(np.arange(6).reshape(2, 3) + 0.5)
-    const auto t = io::load_npy<double>(fixture("npy_f8_fortran_2x3.npy"));
+    const auto t = io::load_npy<double>(test::fixture("npy_f8_fortran_2x3.npy"));
     CHECK(t.shape == std::vector<index_t>{2, 3});
     CHECK(t.data == std::vector<double>{0.5, 1.5, 2.5, 3.5, 4.5, 5.5});
   }
   SECTION("<i8, format version 2.0") {
-    const auto t = io::load_npy<double>(fixture("npy_i8_v2.npy"));
+    const auto t = io::load_npy<double>(test::fixture("npy_i8_v2.npy"));
     CHECK(t.shape == std::vector<index_t>{3});
     CHECK(t.data == std::vector<double>{1, -2, 3000000000.0});
   }
   SECTION("<f2") {
-    const auto t = io::load_npy<float>(fixture("npy_f2.npy"));
+    const auto t = io::load_npy<float>(test::fixture("npy_f2.npy"));
     CHECK(t.data == std::vector<float>{1.f, -0.5f, 65504.f, std::ldexp(1.f, -24)});
   }
 }
@@ -198,11 +182,12 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
   test::temp_dir dir;
   const auto p = dir / "h.npy";
   SECTION("version 2.0 and 3.0") {
-    write_bytes(p, make_npy(2, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
-                            le_bytes(std::vector<double>{0.25, -8})));
+    test::write_bytes(p, make_npy(2, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+                                  le_bytes(std::vector<double>{0.25, -8})));
     CHECK(io::load_npy<double>(p).data == std::vector<double>{0.25, -8});
-    write_bytes(p, make_npy(3, "{\"descr\": \"<f4\", \"shape\": (1, 2), \"fortran_order\": False}",
-                            le_bytes(std::vector<float>{3, 4})));
+    test::write_bytes(
+        p, make_npy(3, "{\"descr\": \"<f4\", \"shape\": (1, 2), \"fortran_order\": False}",
+                    le_bytes(std::vector<float>{3, 4})));
     const auto t = io::load_npy<float>(p);
     CHECK(t.shape == std::vector<index_t>{1, 2});
     CHECK(t.data == std::vector<float>{3, 4});
@@ -210,10 +195,10 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
   SECTION("half precision: subnormal, infinities, NaN, signed zero") {
     // 0x0001 = 2^-24, 0x03ff = largest subnormal, 0x7c00 = inf, 0xfc00 = -inf, 0x7e00 = NaN,
     // 0x8000 = -0, 0x3c00 = 1, 0xc000 = -2, 0x7bff = 65504
-    write_bytes(p,
-                make_npy(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (9,), }",
-                         le_bytes(std::vector<std::uint16_t>{0x0001, 0x03ff, 0x7c00, 0xfc00, 0x7e00,
-                                                             0x8000, 0x3c00, 0xc000, 0x7bff})));
+    test::write_bytes(
+        p, make_npy(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (9,), }",
+                    le_bytes(std::vector<std::uint16_t>{0x0001, 0x03ff, 0x7c00, 0xfc00, 0x7e00,
+                                                        0x8000, 0x3c00, 0xc000, 0x7bff})));
     const auto t = io::load_npy<float>(p);
     REQUIRE(t.size() == 9);
     CHECK(t.data[0] == std::ldexp(1.f, -24));
@@ -227,24 +212,25 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
     CHECK(t.data[8] == 65504.f);
   }
   SECTION("integers and booleans") {
-    write_bytes(p, make_npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }",
-                            le_bytes(std::vector<std::int32_t>{-7, 0, 2147483647})));
+    test::write_bytes(p, make_npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }",
+                                  le_bytes(std::vector<std::int32_t>{-7, 0, 2147483647})));
     CHECK(io::load_npy<double>(p).data == std::vector<double>{-7, 0, 2147483647.0});
-    write_bytes(p, make_npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }",
-                            std::string("\x00\xff", 2)));
+    test::write_bytes(p, make_npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }",
+                                  std::string("\x00\xff", 2)));
     CHECK(io::load_npy<float>(p).data == std::vector<float>{0, 255});
-    write_bytes(p, make_npy(1, "{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }",
-                            std::string("\x01\x00", 2)));
+    test::write_bytes(p, make_npy(1, "{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }",
+                                  std::string("\x01\x00", 2)));
     CHECK(io::load_npy<float>(p).data == std::vector<float>{1, 0});
   }
   SECTION("rank 3 loads; Fortran order of rank 1 is plain") {
-    write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2), }",
-                            le_bytes(std::vector<float>{1, 2, 3, 4})));
+    test::write_bytes(p,
+                      make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2), }",
+                               le_bytes(std::vector<float>{1, 2, 3, 4})));
     const auto t = io::load_npy<float>(p);
     CHECK(t.shape == std::vector<index_t>{1, 2, 2});
     CHECK_THROWS_AS(t.matrix(), shape_error);
-    write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }",
-                            le_bytes(std::vector<float>{1, 2})));
+    test::write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }",
+                                  le_bytes(std::vector<float>{1, 2})));
     CHECK(io::load_npy<float>(p).data == std::vector<float>{1, 2});
   }
 }
@@ -253,7 +239,7 @@ TEST_CASE("load_npy: malformed files are io_errors naming the function and file"
   test::temp_dir dir;
   const auto p = dir / "bad.npy";
   const auto fails_with = [&](const std::string& bytes, const std::string& what) {
-    write_bytes(p, bytes);
+    test::write_bytes(p, bytes);
     CAPTURE(what);
     CHECK_THROWS_MATCHES(
         io::load_npy<float>(p), io_error,
@@ -313,10 +299,10 @@ TEST_CASE("load_npy: malformed files are io_errors naming the function and file"
   SECTION("truncated at every byte") {
     for (std::size_t cut = 0; cut < good.size(); ++cut) {
       CAPTURE(cut);
-      write_bytes(p, good.substr(0, cut));
+      test::write_bytes(p, good.substr(0, cut));
       CHECK_THROWS_AS(io::load_npy<float>(p), io_error);
     }
-    write_bytes(p, good);
+    test::write_bytes(p, good);
     CHECK(io::load_npy<float>(p).data == std::vector<float>{1, 2, 3, 4});
   }
   SECTION("missing file, directory") {

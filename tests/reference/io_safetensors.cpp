@@ -26,22 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fixture(const char* name) {
-  return fs::path(__FILE__).parent_path().parent_path() / "data" / name;
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out << bytes;
-}
-
 std::string make_st(const std::string& json, const std::string& buffer) {
   std::string out(8, '\0');
   for (int b = 0; b < 8; ++b) out[b] = static_cast<char>((json.size() >> (8 * b)) & 0xff);
@@ -93,7 +77,7 @@ TEMPLATE_TEST_CASE("save_safetensors/load_safetensors: round trip with metadata"
   CHECK(f.tensors.at("mid \"quoted\"").shape == std::vector<index_t>{1, 1, 5});
 
   // Layout: header length a multiple of 8, names sorted, data back to back in that order.
-  const std::string bytes = read_bytes(dir / "m.safetensors");
+  const std::string bytes = test::read_bytes(dir / "m.safetensors");
   std::uint64_t n = 0;
   for (int k = 7; k >= 0; --k) n = n << 8 | static_cast<unsigned char>(bytes[k]);
   CHECK(n % 8 == 0);
@@ -135,7 +119,7 @@ TEST_CASE("save_safetensors: refuses what it cannot write", "[io][st]") {
 
 TEST_CASE("load_safetensors: files written by the safetensors package", "[io][st]") {
   SECTION("numpy: F32, F16, F64, an empty tensor and metadata") {
-    const auto f = io::load_safetensors<float>(fixture("st_mixed.safetensors"));
+    const auto f = io::load_safetensors<float>(test::fixture("st_mixed.safetensors"));
     CHECK(f.metadata ==
           std::map<std::string, std::string>{{"author", "recfuse"}, {"note", "fixture"}});
     REQUIRE(f.tensors.size() == 4);
@@ -144,15 +128,15 @@ TEST_CASE("load_safetensors: files written by the safetensors package", "[io][st
     CHECK(f.tensors.at("h").data == std::vector<float>{0.5f, -2.f, std::ldexp(1.f, -14)});
     CHECK(f.tensors.at("d").data == std::vector<float>{0.1f});
     CHECK(f.tensors.at("e").shape == std::vector<index_t>{0, 3});
-    const auto g = io::load_safetensors<double>(fixture("st_mixed.safetensors"));
+    const auto g = io::load_safetensors<double>(test::fixture("st_mixed.safetensors"));
     CHECK(g.tensors.at("d").data == std::vector<double>{0.1});
   }
   SECTION("torch: BF16") {
-    const auto f = io::load_safetensors<float>(fixture("st_bf16.safetensors"));
+    const auto f = io::load_safetensors<float>(test::fixture("st_bf16.safetensors"));
     CHECK(f.tensors.at("bf").data == std::vector<float>{1.f, -2.5f, 0.0078125f});
   }
   SECTION("torch: a Sequential state_dict") {
-    const auto f = io::load_safetensors<float>(fixture("torch_mlp.safetensors"));
+    const auto f = io::load_safetensors<float>(test::fixture("torch_mlp.safetensors"));
     REQUIRE(f.tensors.size() == 4);
     CHECK(f.tensors.at("net.0.weight").shape == std::vector<index_t>{4, 3});
     CHECK(f.tensors.at("net.0.bias").shape == std::vector<index_t>{4});
@@ -169,13 +153,14 @@ TEST_CASE("load_safetensors: hand-written headers", "[io][st]") {
                             le_bytes(std::vector<std::uint16_t>{0x4049, 0xbf80}) +  // BF16
                             le_bytes(std::vector<std::int64_t>{-3, 1LL << 40}) +    // I64
                             std::string("\x01\x00\x07", 3);                         // BOOL, U8
-    write_bytes(p, make_st("{\"__metadata__\":null, \"h\\u00e9\\n\\ud83d\\ude00\": {\"dtype\":"
-                           "\"F16\",\"shape\":[2],\"data_offsets\":[0,4], \"extra\": [1, {}]},"
-                           "\"b\":{\"data_offsets\":[4,8],\"shape\":[1,2],\"dtype\":\"BF16\"},"
-                           "\"i\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[8,24]},"
-                           "\"t\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[24,26]},"
-                           "\"u\":{\"dtype\":\"U8\",\"shape\":[],\"data_offsets\":[26,27]}}  ",
-                           buf));
+    test::write_bytes(p,
+                      make_st("{\"__metadata__\":null, \"h\\u00e9\\n\\ud83d\\ude00\": {\"dtype\":"
+                              "\"F16\",\"shape\":[2],\"data_offsets\":[0,4], \"extra\": [1, {}]},"
+                              "\"b\":{\"data_offsets\":[4,8],\"shape\":[1,2],\"dtype\":\"BF16\"},"
+                              "\"i\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[8,24]},"
+                              "\"t\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[24,26]},"
+                              "\"u\":{\"dtype\":\"U8\",\"shape\":[],\"data_offsets\":[26,27]}}  ",
+                              buf));
     const auto f = io::load_safetensors<double>(p);
     CHECK(f.metadata.empty());
     const std::string name = "h\xc3\xa9\n\xf0\x9f\x98\x80";
@@ -193,7 +178,7 @@ TEST_CASE("load_safetensors: malformed files are io_errors", "[io][st]") {
   test::temp_dir dir;
   const auto p = dir / "bad.safetensors";
   const auto fails_with = [&](const std::string& bytes, const std::string& what) {
-    write_bytes(p, bytes);
+    test::write_bytes(p, bytes);
     CAPTURE(what);
     CHECK_THROWS_MATCHES(
         io::load_safetensors<float>(p), io_error,
@@ -254,10 +239,10 @@ TEST_CASE("load_safetensors: malformed files are io_errors", "[io][st]") {
   SECTION("truncated at every byte") {
     for (std::size_t cut = 0; cut < good.size(); ++cut) {
       CAPTURE(cut);
-      write_bytes(p, good.substr(0, cut));
+      test::write_bytes(p, good.substr(0, cut));
       CHECK_THROWS_AS(io::load_safetensors<float>(p), io_error);
     }
-    write_bytes(p, good);
+    test::write_bytes(p, good);
     CHECK(io::load_safetensors<float>(p).tensors.at("a").data == std::vector<float>{1, 2, 3, 4});
   }
   CHECK_THROWS_MATCHES(

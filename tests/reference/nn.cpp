@@ -23,15 +23,6 @@ namespace {
 
 constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
 
-template <class T>
-matrix_view<const T> cm(const std::vector<T>& v, index_t rows, index_t cols) {
-  return {v.data(), rows, cols};
-}
-template <class T>
-matrix_view<T> mm(std::vector<T>& v, index_t rows, index_t cols) {
-  return {v.data(), rows, cols};
-}
-
 // W0 = [[1, -1], [0.5, 2]], b0 = [0.1, -0.2], W1 = [[2, -3]], b1 = [0.5].
 template <class T>
 nn::mlp<T> small_net(activation last) {
@@ -72,39 +63,40 @@ TEMPLATE_TEST_CASE("forward: hand-computed 2-2-1 net", "[nn]", float, double) {
   {
     const auto net = small_net<T>(activation::identity);
     std::vector<T> out(2, T(99));
-    nn::forward(p, net, cm(x, 2, 2), mm(out, 2, 1));
+    nn::forward(p, net, test::cmat(x, 2, 2), test::mmat(out, 2, 1));
     CHECK(out[0] == Approx(-12.4).epsilon(1e-6));
     CHECK(out[1] == Approx(-0.4).epsilon(1e-6));
-    CHECK(nn::predict(p, net, cm(x, 2, 2)) == out);
+    CHECK(nn::predict(p, net, test::cmat(x, 2, 2)) == out);
   }
   {
     const auto net = small_net<T>(activation::sigmoid);
-    const auto out = nn::predict(p, net, cm(x, 2, 2));
+    const auto out = nn::predict(p, net, test::cmat(x, 2, 2));
     CHECK(out[1] == Approx(0.401312339887548).epsilon(1e-6));
     CHECK(out[0] == Approx(1 / (1 + std::exp(12.4))).epsilon(1e-5));
   }
   SECTION("views of mutable data deduce T too") {
     const auto net = small_net<T>(activation::identity);
     std::vector<T> xm = x, out(2), g(2), t = {0, 0};
-    nn::forward(p, net, mm(xm, 2, 2), mm(out, 2, 1));
-    CHECK(nn::predict(p, net, mm(xm, 2, 2)) == out);
+    nn::forward(p, net, test::mmat(xm, 2, 2), test::mmat(out, 2, 1));
+    CHECK(nn::predict(p, net, test::mmat(xm, 2, 2)) == out);
     nn::mlp_workspace<T> ws;
-    nn::forward_train(p, net, mm(xm, 2, 2), ws);
-    CHECK(nn::loss_and_gradient(nn::loss::mse, mm(out, 2, 1), mm(t, 2, 1), mm(g, 2, 1)) > 0);
+    nn::forward_train(p, net, test::mmat(xm, 2, 2), ws);
+    CHECK(nn::loss_and_gradient(nn::loss::mse, test::mmat(out, 2, 1), test::mmat(t, 2, 1),
+                                test::mmat(g, 2, 1)) > 0);
     std::vector<T> gp(static_cast<std::size_t>(net.parameter_count()));
-    nn::backward(p, net, ws, mm(g, 2, 1), test::mview(gp), matrix_view<T>{});
+    nn::backward(p, net, ws, test::mmat(g, 2, 1), test::mview(gp), matrix_view<T>{});
   }
   SECTION("batch 0, NaN propagates to its row only, strided input") {
     const auto net = small_net<T>(activation::identity);
     std::vector<T> none;
-    nn::forward(p, net, cm(none, 0, 2), mm(none, 0, 1));
+    nn::forward(p, net, test::cmat(none, 0, 2), test::mmat(none, 0, 1));
     std::vector<T> xn = {static_cast<T>(nan_v), 2, -1, 0.5};
-    const auto out = nn::predict(p, net, cm(xn, 2, 2));
+    const auto out = nn::predict(p, net, test::cmat(xn, 2, 2));
     CHECK(std::isnan(out[0]));
     CHECK(out[1] == Approx(-0.4).epsilon(1e-6));
     const std::vector<T> xs = {1, 2, 7, -1, 0.5, 7};
     std::vector<T> o2(2);
-    nn::forward(p, net, matrix_view<const T>(xs.data(), 2, 2, 3), mm(o2, 2, 1));
+    nn::forward(p, net, matrix_view<const T>(xs.data(), 2, 2, 3), test::mmat(o2, 2, 1));
     CHECK(o2[0] == Approx(-12.4).epsilon(1e-6));
   }
 }
@@ -114,10 +106,11 @@ namespace {
 double total_loss(const nn::mlp<double>& net, const std::vector<double>& x,
                   const std::vector<double>& t, index_t batch, nn::loss kind) {
   const reference::policy p;
-  auto out = nn::predict(p, net, cm(x, batch, net.inputs()));
+  auto out = nn::predict(p, net, test::cmat(x, batch, net.inputs()));
   std::vector<double> g(out.size());
-  return nn::loss_and_gradient(kind, cm(out, batch, net.outputs()), cm(t, batch, net.outputs()),
-                               mm(g, batch, net.outputs()));
+  return nn::loss_and_gradient(kind, test::cmat(out, batch, net.outputs()),
+                               test::cmat(t, batch, net.outputs()),
+                               test::mmat(g, batch, net.outputs()));
 }
 
 void check_gradients(std::vector<index_t> widths, std::vector<activation> acts, nn::loss kind,
@@ -128,12 +121,12 @@ void check_gradients(std::vector<index_t> widths, std::vector<activation> acts, 
   auto x = test::random_vector<double>(batch * in, seed + 1, -2, 2);
   auto t = test::random_vector<double>(batch * out, seed + 2, 0.05, 0.95);
   nn::mlp_workspace<double> ws;
-  const auto o = nn::forward_train(p, net, cm(x, batch, in), ws);
+  const auto o = nn::forward_train(p, net, test::cmat(x, batch, in), ws);
   std::vector<double> go(static_cast<std::size_t>(batch * out));
-  nn::loss_and_gradient(kind, o, cm(t, batch, out), mm(go, batch, out));
+  nn::loss_and_gradient(kind, o, test::cmat(t, batch, out), test::mmat(go, batch, out));
   std::vector<double> gp(static_cast<std::size_t>(net.parameter_count()), 99.0);
   std::vector<double> gx(static_cast<std::size_t>(batch * in), 99.0);
-  nn::backward(p, net, ws, cm(go, batch, out), test::mview(gp), mm(gx, batch, in));
+  nn::backward(p, net, ws, test::cmat(go, batch, out), test::mview(gp), test::mmat(gx, batch, in));
   const double h = 1e-6;
   for (index_t i = 0; i < net.parameter_count(); ++i) {
     CAPTURE(i);
@@ -181,15 +174,17 @@ TEST_CASE("train_step: the combined sigmoid + bce gradient equals the chained on
   const auto x = test::random_vector<double>(6 * 3, 4, -1, 1);
   const std::vector<double> t = {0, 1, 1, 0, 0.25, 1};
   nn::mlp_workspace<double> ws;
-  const auto o = nn::forward_train(p, net, cm(x, 6, 3), ws);
+  const auto o = nn::forward_train(p, net, test::cmat(x, 6, 3), ws);
   std::vector<double> go(6);
-  const double l = nn::loss_and_gradient(nn::loss::bce, o, cm(t, 6, 1), mm(go, 6, 1));
+  const double l =
+      nn::loss_and_gradient(nn::loss::bce, o, test::cmat(t, 6, 1), test::mmat(go, 6, 1));
   std::vector<double> gp(static_cast<std::size_t>(net.parameter_count()));
-  nn::backward(p, net, ws, cm(go, 6, 1), test::mview(gp), matrix_view<double>{});
+  nn::backward(p, net, ws, test::cmat(go, 6, 1), test::mview(gp), matrix_view<double>{});
   const std::vector<double> before(net.parameters().begin(), net.parameters().end());
   nn::adam<double> opt(net.parameter_count());
   nn::mlp_workspace<double> ws2;
-  CHECK(nn::train_step(p, net, opt, ws2, cm(x, 6, 3), cm(t, 6, 1), nn::loss::bce) == Approx(l));
+  CHECK(nn::train_step(p, net, opt, ws2, test::cmat(x, 6, 3), test::cmat(t, 6, 1), nn::loss::bce) ==
+        Approx(l));
   for (std::size_t i = 0; i < gp.size(); ++i) {
     CHECK(ws2.grad_parameters_[i] == Approx(gp[i]).margin(1e-12));
   }
@@ -202,12 +197,14 @@ TEMPLATE_TEST_CASE("loss_and_gradient: mse and bce by hand", "[nn]", float, doub
   const std::vector<T> o = {0.5, 0.2, 1, 0};
   const std::vector<T> t = {1, 0, 1, 0};
   std::vector<T> g(4);
-  const double mse = nn::loss_and_gradient(nn::loss::mse, cm(o, 2, 2), cm(t, 2, 2), mm(g, 2, 2));
+  const double mse = nn::loss_and_gradient(nn::loss::mse, test::cmat(o, 2, 2), test::cmat(t, 2, 2),
+                                           test::mmat(g, 2, 2));
   CHECK(mse == Approx((0.25 + 0.04) / 4));
   CHECK(g[0] == Approx(2 * -0.5 / 4));
   CHECK(g[1] == Approx(2 * 0.2 / 4));
   CHECK(g[2] == T(0));
-  const double bce = nn::loss_and_gradient(nn::loss::bce, cm(o, 2, 2), cm(t, 2, 2), mm(g, 2, 2));
+  const double bce = nn::loss_and_gradient(nn::loss::bce, test::cmat(o, 2, 2), test::cmat(t, 2, 2),
+                                           test::mmat(g, 2, 2));
   const double expected = (-std::log(0.5) - std::log(0.8) - std::log(1 - 1e-7) * 2) / 4;
   CHECK(bce == Approx(expected).epsilon(1e-6));
   CHECK(g[0] == Approx((0.5 - 1) / (0.25 * 4)));
@@ -215,9 +212,10 @@ TEMPLATE_TEST_CASE("loss_and_gradient: mse and bce by hand", "[nn]", float, doub
   CHECK(std::isfinite(g[2]));
   CHECK(std::isfinite(g[3]));
   std::vector<T> none;
-  CHECK(nn::loss_and_gradient(nn::loss::mse, cm(none, 0, 1), cm(none, 0, 1), mm(none, 0, 1)) ==
-        0.0);
-  CHECK_THROWS_MATCHES(nn::loss_and_gradient(nn::loss::mse, cm(o, 2, 2), cm(t, 4, 1), mm(g, 2, 2)),
+  CHECK(nn::loss_and_gradient(nn::loss::mse, test::cmat(none, 0, 1), test::cmat(none, 0, 1),
+                              test::mmat(none, 0, 1)) == 0.0);
+  CHECK_THROWS_MATCHES(nn::loss_and_gradient(nn::loss::mse, test::cmat(o, 2, 2),
+                                             test::cmat(t, 4, 1), test::mmat(g, 2, 2)),
                        shape_error,
                        test::what_is(Catch::Contains("recfuse::nn::loss_and_gradient")));
 }
@@ -283,10 +281,10 @@ TEST_CASE("train: learns y = sin(x0) + x1 x2 and is reproducible", "[nn]") {
   o.seed = 3;
   nn::mlp<float> net({3, 16, 16, 1}, {activation::relu, activation::relu, activation::identity}, 1);
   nn::mlp<float> copy = net;
-  const auto r = nn::train(p, net, cm(x, n, 3), cm(y, n, 1), o);
+  const auto r = nn::train(p, net, test::cmat(x, n, 3), test::cmat(y, n, 1), o);
   REQUIRE(r.epoch_loss.size() == 30);
   CHECK(r.epoch_loss.back() < 0.1 * r.epoch_loss.front());
-  const auto r2 = nn::train(p, copy, cm(x, n, 3), cm(y, n, 1), o);
+  const auto r2 = nn::train(p, copy, test::cmat(x, n, 3), test::cmat(y, n, 1), o);
   CHECK(r2.epoch_loss == r.epoch_loss);
   CHECK(std::equal(net.parameters().begin(), net.parameters().end(), copy.parameters().begin()));
 
@@ -296,16 +294,16 @@ TEST_CASE("train: learns y = sin(x0) + x1 x2 and is reproducible", "[nn]") {
     nn::mlp<float> clf({3, 8, 1}, {activation::relu, activation::sigmoid}, 2);
     o.loss_kind = nn::loss::bce;
     o.epochs = 20;
-    const auto rb = nn::train(p, clf, cm(x, n, 3), cm(lab, n, 1), o);
+    const auto rb = nn::train(p, clf, test::cmat(x, n, 3), test::cmat(lab, n, 1), o);
     CHECK(rb.epoch_loss.back() < 0.3);
   }
   SECTION("no shuffle, epochs 0") {
     o.shuffle = false;
     o.epochs = 2;
     nn::mlp<float> a({3, 4, 1}, {activation::relu, activation::identity}, 1);
-    CHECK(nn::train(p, a, cm(x, n, 3), cm(y, n, 1), o).epoch_loss.size() == 2);
+    CHECK(nn::train(p, a, test::cmat(x, n, 3), test::cmat(y, n, 1), o).epoch_loss.size() == 2);
     o.epochs = 0;
-    CHECK(nn::train(p, a, cm(x, n, 3), cm(y, n, 1), o).epoch_loss.empty());
+    CHECK(nn::train(p, a, test::cmat(x, n, 3), test::cmat(y, n, 1), o).epoch_loss.empty());
   }
 }
 
@@ -319,46 +317,50 @@ TEST_CASE("nn: errors name the function and the sizes", "[nn]") {
   M net({3, 2, 1}, {activation::relu, activation::identity});
   std::vector<float> x(12, 0.5f), y(4, 1.0f), out(8);
   CHECK_THROWS_MATCHES(
-      nn::forward(p, net, cm(x, 6, 2), mm(out, 6, 1)), shape_error,
+      nn::forward(p, net, test::cmat(x, 6, 2), test::mmat(out, 6, 1)), shape_error,
       test::what_is(Catch::Contains("recfuse::nn::forward") && Catch::Contains("3")));
-  CHECK_THROWS_AS(nn::forward(p, net, cm(x, 4, 3), mm(out, 4, 2)), shape_error);
-  CHECK_THROWS_AS(nn::forward(p, net, cm(x, 4, 3), mm(out, 3, 1)), shape_error);
-  CHECK_THROWS_AS(nn::forward(p, M{}, cm(x, 4, 3), mm(out, 4, 1)), value_error);
+  CHECK_THROWS_AS(nn::forward(p, net, test::cmat(x, 4, 3), test::mmat(out, 4, 2)), shape_error);
+  CHECK_THROWS_AS(nn::forward(p, net, test::cmat(x, 4, 3), test::mmat(out, 3, 1)), shape_error);
+  CHECK_THROWS_AS(nn::forward(p, M{}, test::cmat(x, 4, 3), test::mmat(out, 4, 1)), value_error);
 
   nn::mlp_workspace<float> ws;
   std::vector<float> gp(static_cast<std::size_t>(net.parameter_count()));
-  CHECK_THROWS_MATCHES(nn::backward(p, net, ws, cm(y, 4, 1), test::mview(gp), matrix_view<float>{}),
-                       value_error, test::what_is(Catch::Contains("recfuse::nn::backward")));
-  nn::forward_train(p, net, cm(x, 4, 3), ws);
-  CHECK_THROWS_AS(nn::backward(p, net, ws, cm(y, 2, 2), test::mview(gp), matrix_view<float>{}),
+  CHECK_THROWS_MATCHES(
+      nn::backward(p, net, ws, test::cmat(y, 4, 1), test::mview(gp), matrix_view<float>{}),
+      value_error, test::what_is(Catch::Contains("recfuse::nn::backward")));
+  nn::forward_train(p, net, test::cmat(x, 4, 3), ws);
+  CHECK_THROWS_AS(
+      nn::backward(p, net, ws, test::cmat(y, 2, 2), test::mview(gp), matrix_view<float>{}),
+      shape_error);
+  CHECK_THROWS_AS(nn::backward(p, net, ws, test::cmat(y, 4, 1), vector_view<float>(gp.data(), 3),
+                               matrix_view<float>{}),
                   shape_error);
   CHECK_THROWS_AS(
-      nn::backward(p, net, ws, cm(y, 4, 1), vector_view<float>(gp.data(), 3), matrix_view<float>{}),
+      nn::backward(p, net, ws, test::cmat(y, 4, 1), test::mview(gp), test::mmat(out, 4, 2)),
       shape_error);
-  CHECK_THROWS_AS(nn::backward(p, net, ws, cm(y, 4, 1), test::mview(gp), mm(out, 4, 2)),
-                  shape_error);
 
   nn::train_options o;
-  CHECK_THROWS_MATCHES(nn::train(p, net, cm(x, 4, 3), cm(y, 3, 1), o), shape_error,
+  CHECK_THROWS_MATCHES(nn::train(p, net, test::cmat(x, 4, 3), test::cmat(y, 3, 1), o), shape_error,
                        test::what_is(Catch::Contains("recfuse::nn::train")));
-  CHECK_THROWS_AS(nn::train(p, net, cm(x, 4, 3), cm(y, 2, 2), o), shape_error);
+  CHECK_THROWS_AS(nn::train(p, net, test::cmat(x, 4, 3), test::cmat(y, 2, 2), o), shape_error);
   o.epochs = -1;
-  CHECK_THROWS_AS(nn::train(p, net, cm(x, 4, 3), cm(y, 4, 1), o), value_error);
+  CHECK_THROWS_AS(nn::train(p, net, test::cmat(x, 4, 3), test::cmat(y, 4, 1), o), value_error);
   o = {};
   o.batch_size = 0;
-  CHECK_THROWS_AS(nn::train(p, net, cm(x, 4, 3), cm(y, 4, 1), o), value_error);
+  CHECK_THROWS_AS(nn::train(p, net, test::cmat(x, 4, 3), test::cmat(y, 4, 1), o), value_error);
   o = {};
   o.adam.learning_rate = -1;
-  CHECK_THROWS_AS(nn::train(p, net, cm(x, 4, 3), cm(y, 4, 1), o), value_error);
+  CHECK_THROWS_AS(nn::train(p, net, test::cmat(x, 4, 3), test::cmat(y, 4, 1), o), value_error);
   o = {};
   x[7] = static_cast<float>(nan_v);  // row 2, column 1
-  CHECK_THROWS_MATCHES(nn::train(p, net, cm(x, 4, 3), cm(y, 4, 1), o), value_error,
+  CHECK_THROWS_MATCHES(nn::train(p, net, test::cmat(x, 4, 3), test::cmat(y, 4, 1), o), value_error,
                        test::what_is(Catch::Contains("x(2, 1)")));
   x[7] = 0.5f;
   y[3] = std::numeric_limits<float>::infinity();
-  CHECK_THROWS_MATCHES(nn::train(p, net, cm(x, 4, 3), cm(y, 4, 1), o), value_error,
+  CHECK_THROWS_MATCHES(nn::train(p, net, test::cmat(x, 4, 3), test::cmat(y, 4, 1), o), value_error,
                        test::what_is(Catch::Contains("y(3, 0)")));
   nn::adam<float> opt(5);
-  CHECK_THROWS_AS(nn::train_step(p, net, opt, ws, cm(x, 4, 3), cm(y, 4, 1), nn::loss::mse),
-                  shape_error);
+  CHECK_THROWS_AS(
+      nn::train_step(p, net, opt, ws, test::cmat(x, 4, 3), test::cmat(y, 4, 1), nn::loss::mse),
+      shape_error);
 }

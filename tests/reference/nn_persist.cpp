@@ -27,10 +27,6 @@ using nn::activation;
 
 namespace {
 
-fs::path fixture(const char* name) {
-  return fs::path(__FILE__).parent_path().parent_path() / "data" / name;
-}
-
 template <class T>
 std::vector<T> run(const nn::mlp<T>& net, const std::vector<T>& x) {
   const auto rows = static_cast<index_t>(x.size()) / net.inputs();
@@ -42,13 +38,6 @@ bool same_bits(vector_view<const T> a, vector_view<const T> b) {
   return a.size() == b.size() &&
          (a.size() == 0 ||
           std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(T)) == 0);
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -74,7 +63,7 @@ TEMPLATE_TEST_CASE("save_mlp/load_mlp: round trips", "[nn][persist]", float, dou
   CHECK(fs::is_regular_file(dir / "m.safetensors"));
   CHECK(fs::is_regular_file(dir / "mdir" / "2.bias.npy"));
   CHECK(fs::is_regular_file(dir / "mdir2" / "0.weight.npy"));
-  CHECK(read_bytes(dir / "mdir" / "activations.txt") == "relu,sigmoid,identity\n");
+  CHECK(test::read_bytes(dir / "mdir" / "activations.txt") == "relu,sigmoid,identity\n");
   for (const auto& e : fs::directory_iterator(dir.path)) {  // no temp files or dirs left
     CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
   }
@@ -106,7 +95,7 @@ TEMPLATE_TEST_CASE("save_mlp/load_mlp: round trips", "[nn][persist]", float, dou
 TEST_CASE("load_mlp: a torch.nn.Sequential state_dict", "[nn][persist]") {
   // torch.manual_seed(0); Sequential(Linear(3, 4), ReLU(), Linear(4, 2)), saved with the keys
   // prefixed "net."; outputs of x below computed by torch.
-  const auto net = nn::load_mlp<float>(fixture("torch_mlp.safetensors"));
+  const auto net = nn::load_mlp<float>(test::fixture("torch_mlp.safetensors"));
   CHECK(net.widths() == std::vector<index_t>{3, 4, 2});
   CHECK(net.activations() == std::vector<activation>{activation::relu, activation::identity});
   const std::vector<float> x = {1.0f, -2.0f, 0.5f, 0.25f, 0.0f, -1.0f};
@@ -177,7 +166,7 @@ TEST_CASE("load_mlp: malformed models", "[nn][persist]") {
   SECTION("truncated files, missing files") {
     const nn::mlp<float> net({3, 4, 2}, {activation::relu, activation::identity}, 5);
     nn::save_mlp(dir / "ok.safetensors", net);
-    const std::string bytes = read_bytes(dir / "ok.safetensors");
+    const std::string bytes = test::read_bytes(dir / "ok.safetensors");
     for (const std::size_t cut : {std::size_t{0}, std::size_t{7}, std::size_t{8}, std::size_t{40},
                                   bytes.size() / 2, bytes.size() - 1}) {
       CAPTURE(cut);

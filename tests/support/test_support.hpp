@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -58,6 +60,34 @@ vector_view<const T> cview(const std::vector<T>& v) {
 template <class T>
 vector_view<T> mview(std::vector<T>& v) {
   return {v.data(), static_cast<index_t>(v.size())};
+}
+
+// Matrix views of a whole std::vector holding rows x cols, row-major: cmat read-only, mmat
+// writable.
+template <class T>
+matrix_view<const T> cmat(const std::vector<T>& v, index_t rows, index_t cols) {
+  return {v.data(), rows, cols};
+}
+template <class T>
+matrix_view<T> mmat(std::vector<T>& v, index_t rows, index_t cols) {
+  return {v.data(), rows, cols};
+}
+
+// A committed test fixture: tests/data/<name>.
+inline std::filesystem::path fixture(const char* name) {
+  return std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / name;
+}
+
+// A whole file as bytes, and bytes written as a whole file.
+inline std::string read_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+inline void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out << bytes;
 }
 
 // Matches an exception whose what() satisfies the string matcher M (any
