@@ -32,6 +32,48 @@ all five folds u1..u5 (seconds: median of every timed fit; metrics: mean over fo
 MovieLens files are read from --data-dir (default $RECFUSE_ML100K, else shared/data/ml-100k
 beside the repository); without them those comparisons are skipped.
 
+The neural and graph comparisons (issue 4) run PyTorch on the CPU (torch.set_num_threads(threads),
+float32) against the xsimd kernels:
+
+  mlp_forward_b1, mlp_forward_b64, mlp_forward_b4096
+                       a 64-256-128-1 MLP (relu, relu, identity) on a batch of 1, 64 or 4096 rows:
+                       nn.Sequential(Linear, ReLU, Linear, ReLU, Linear) under torch.inference_mode()
+                       vs recfuse::nn::forward with the same weights (NumPy draws them like
+                       torch.nn.Linear's init, U(-1/sqrt(in), 1/sqrt(in)), and both sides load
+                       them). Each timed repeat loops many calls (the per-call time of a small
+                       batch is microseconds); seconds are per call, and "gflops" counts
+                       2 * batch * (64*256 + 256*128 + 128*1). Agreement: both outputs within
+                       1e-4 of a float64 NumPy forward, relative to the largest |output|.
+  mlp_train_step       one training step at batch 4096 (mlp_train_step_b256: batch 256): torch
+                       zero_grad, MSE loss, backward, torch.optim.Adam(lr=1e-3).step vs
+                       recfuse::nn::train_step(loss::mse) with adam(lr 1e-3). Timed steps keep
+                       training one network; the check compares the weights after ONE step from
+                       the shared start: |recfuse - torch| <= 1e-3 |torch| or <= 1e-6 per weight,
+                       except weights whose float64 gradient is within float32 summation noise of
+                       zero (Adam's first step moves every weight by about lr * sign(gradient), so
+                       the sign of a gradient that rounds either way decides a 2e-3 difference);
+                       those are counted and reported, and must be rare.
+  graph_mean_sparse_mm, graph_mean_scatter
+                       mean aggregation of 64-wide float32 features over a generated power-law
+                       directed graph (100,000 nodes, about 1,000,000 edges; destinations drawn
+                       with Pareto(1.5) weights, so in-degrees are heavy-tailed and some nodes
+                       have none; sources uniform; repeated (destination, source) pairs are kept,
+                       counted once per occurrence on both sides). recfuse::graph::aggregate
+                       (aggregation::mean) on a CSR (row = destination, entries = sources, sorted)
+                       vs (sparse_mm) torch.sparse.mm of the row-normalised adjacency with X, CSR
+                       and coalesced COO both timed, the faster is the peer; (scatter) PyG-style
+                       out.index_add_(0, dst, X[src]) / degree and
+                       out.scatter_reduce_(..., reduce="mean", include_self=False), the faster is
+                       the peer. "gb_per_s": edges * 64 * 4 bytes of gathered neighbour rows per
+                       second on each side. Agreement: within 1e-5 of a float64 SciPy product.
+
+"fraction_of_peak" (mlp_forward_b4096, mlp_train_step) divides recfuse's GFLOP/s by the fp32 FMA
+peak of `threads` cores: --fma-peak-gflops when given, else `threads` times the 1-thread figure of
+the `ceilings` program beside recfuse_peer (bench/ceilings.cpp), run once; the 1-thread figure is
+used because a second core busy with other work drags the 2-thread figure down on a shared machine.
+Training counts 3x the forward flops (forward, gradient of the input of each layer but the first,
+gradient of the weights; the first layer's input gradient is skipped, so this slightly overcounts).
+
 A comparison whose recfuse component is not built yet prints {"component", "peer", "skipped"}.
 Progress and a closing table go to stderr. The exit status is 1 when any comparison disagrees or
 fails, 0 otherwise (skips included).
@@ -46,6 +88,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 
 def parse_args():
@@ -57,6 +100,8 @@ def parse_args():
     p.add_argument("--only", default="", help="comma-separated components to run (default: all)")
     p.add_argument("--seed", type=int, default=20240611)
     p.add_argument("--full", action="store_true", help="MovieLens comparisons on all five folds u1..u5")
+    p.add_argument("--fma-peak-gflops", type=float, default=None,
+                   help="fp32 FMA peak of --threads cores (default: threads x ceilings' 1-thread figure)")
     p.add_argument("--data-dir", default=None,
                    help="MovieLens 100K folder (default $RECFUSE_ML100K, else shared/data/ml-100k beside the repo)")
     args = p.parse_args()
@@ -90,17 +135,25 @@ import implicit  # noqa: E402
 from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
 import surprise  # noqa: E402
 from surprise.model_selection import PredefinedKFold  # noqa: E402
+import torch  # noqa: E402
 
 faiss.omp_set_num_threads(ARGS.threads)
+torch.set_num_threads(ARGS.threads)
 
 SIZES = {
     False: {"topk": (1000, 100_000, 64, 10), "seen": 50, "scaler": (10_000, 1024), "rmse": 10_000_000,
             # generated power-law set: users, items, draws (before de-duplication), iterations
             "als_large": (200_000, 50_000, 16_000_000, 5),
             # cap on ALS iterations / SGD epochs on MovieLens (None: the settings' own)
-            "fit_cap": None, "fit_repeat": min(ARGS.repeat, 3)},
+            "fit_cap": None, "fit_repeat": min(ARGS.repeat, 3),
+            # calls per timed repeat of the MLP forward by batch; train steps per repeat by batch
+            "mlp_calls": {1: 2000, 64: 500, 4096: 10}, "train_calls": {4096: 5, 256: 50},
+            # graph: nodes, edges, feature width
+            "graph": (100_000, 1_000_000, 64)},
     True: {"topk": (100, 10_000, 64, 10), "seen": 50, "scaler": (1000, 256), "rmse": 100_000,
-           "als_large": (20_000, 5_000, 200_000, 2), "fit_cap": 3, "fit_repeat": 1},
+           "als_large": (20_000, 5_000, 200_000, 2), "fit_cap": 3, "fit_repeat": 1,
+           "mlp_calls": {1: 20, 64: 5, 4096: 1}, "train_calls": {4096: 1, 256: 2},
+           "graph": (10_000, 100_000, 64)},
 }[ARGS.quick]
 
 
@@ -759,6 +812,319 @@ def compare_biased_sgd(tmp, defaults):
     }
 
 
+# ---- neural and graph (issue 4) ----------------------------------------------------------------
+
+MLP_WIDTHS = (64, 256, 128, 1)
+MLP_ACTIVATIONS = ("relu", "relu", "identity")
+
+
+def mlp_flops(batch):
+    return 2 * batch * sum(a * b for a, b in zip(MLP_WIDTHS[:-1], MLP_WIDTHS[1:]))
+
+
+@functools.cache
+def fma_peak():
+    """(GFLOP/s of `threads` cores, where the figure came from), or (None, reason)."""
+    if ARGS.fma_peak_gflops:
+        return ARGS.fma_peak_gflops, "--fma-peak-gflops"
+    ceilings = os.path.join(os.path.dirname(os.path.abspath(ARGS.recfuse_peer)), "ceilings")
+    if not os.access(ceilings, os.X_OK):
+        return None, f"{ceilings} not built"
+    proc = subprocess.run([ceilings, "--json"], capture_output=True, text=True)  # about 3 s
+    if proc.returncode != 0:
+        return None, f"ceilings exited with {proc.returncode}"
+    c = json.loads(proc.stdout)
+    return ARGS.threads * c["fma_gflops_1t"], (f"{ARGS.threads} x ceilings fma_gflops_1t {c['fma_gflops_1t']} "
+                                               f"(its fma_gflops_2t this run: {c['fma_gflops_2t']})")
+
+
+def peak_fields(gflops):
+    peak, source = fma_peak()
+    if peak is None:
+        return {"fraction_of_peak": None, "peak_source": source}
+    return {"fraction_of_peak": gflops / peak, "peak_gflops": peak, "peak_source": source}
+
+
+@functools.cache
+def mlp_parameters(seed_stream):
+    """torch.nn.Linear-like init drawn by NumPy: per layer W (out x in), b (out), U(-1/sqrt(in), 1/sqrt(in))."""
+    rng = np.random.default_rng([ARGS.seed, seed_stream])
+    layers = []
+    for fan_in, fan_out in zip(MLP_WIDTHS[:-1], MLP_WIDTHS[1:]):
+        bound = 1.0 / np.sqrt(fan_in)
+        w = rng.uniform(-bound, bound, size=(fan_out, fan_in)).astype(np.float32)
+        b = rng.uniform(-bound, bound, size=fan_out).astype(np.float32)
+        layers.append((w, b))
+    return layers
+
+
+def flat(layers):
+    return np.concatenate([np.concatenate([w.ravel(), b]) for w, b in layers]).astype(np.float32)
+
+
+def torch_mlp(layers):
+    mods = []
+    for i, (w, b) in enumerate(layers):
+        lin = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w))
+            lin.bias.copy_(torch.from_numpy(b))
+        mods.append(lin)
+        if MLP_ACTIVATIONS[i] == "relu":
+            mods.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*mods)
+
+
+def numpy_forward(layers, x):
+    h = x.astype(np.float64)
+    for i, (w, b) in enumerate(layers):
+        h = h @ w.astype(np.float64).T + b.astype(np.float64)
+        if MLP_ACTIVATIONS[i] == "relu":
+            h = np.maximum(h, 0.0)
+    return h
+
+
+def mlp_sizes(batch, calls):
+    return {"widths": ",".join(map(str, MLP_WIDTHS)), "activations": ",".join(MLP_ACTIVATIONS),
+            "batch": batch, "calls": calls}
+
+
+def torch_versions():
+    return {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+
+
+def compare_mlp_forward(tmp, batch):
+    layers = mlp_parameters(6)
+    rng = np.random.default_rng([ARGS.seed, 7, batch])
+    x = rng.standard_normal((batch, MLP_WIDTHS[0]), dtype=np.float32)
+    calls = SIZES["mlp_calls"][batch]
+    files = {"params": write(f"{tmp}/mlp_params.f32", flat(layers), np.float32),
+             "x": write(f"{tmp}/mlp_x.f32", x, np.float32)}
+    rec = run_recfuse("mlp_forward", files, mlp_sizes(batch, calls), out=f"{tmp}/mlp_out.f32")
+    net = torch_mlp(layers).eval()
+    xt = torch.from_numpy(x)
+
+    def peer():
+        with torch.inference_mode():
+            for _ in range(calls):
+                out = net(xt)
+        return out
+
+    peer_s, peer_min, out = time_calls(peer, ARGS.repeat)
+    peer_s, peer_min = peer_s / calls, peer_min / calls
+    peer_out = out.numpy().astype(np.float64)
+    rec_out = np.fromfile(f"{tmp}/mlp_out.f32", dtype="<f4").reshape(batch, MLP_WIDTHS[-1]).astype(np.float64)
+    exact = numpy_forward(layers, x)
+    scale = max(float(np.abs(exact).max()), 1e-30)
+    rec_err = float(np.abs(rec_out - exact).max()) / scale
+    peer_err = float(np.abs(peer_out - exact).max()) / scale
+    flops = mlp_flops(batch)
+    rec_gflops = flops / rec["seconds"] / 1e9
+    return {
+        "component": f"mlp_forward_b{batch}",
+        "peer": "torch nn.Sequential(Linear, ReLU, Linear, ReLU, Linear) under inference_mode",
+        "peer_seconds": peer_s,
+        "recfuse_seconds": rec["seconds"],
+        "seconds": "per call (median repeat / calls_per_repeat)",
+        "peer_min_seconds": peer_min,
+        "recfuse_min_seconds": rec["min_seconds"],
+        "batch": batch, "widths": list(MLP_WIDTHS), "activations": list(MLP_ACTIVATIONS),
+        "calls_per_repeat": calls, "dtype": "float32", "recfuse_kernel": rec["kernel"],
+        "flops": flops, "peer_gflops": flops / peer_s / 1e9, "gflops": rec_gflops,
+        **(peak_fields(rec_gflops) if batch >= 4096 else {}),
+        "agree": rec_err <= 1e-4 and peer_err <= 1e-4,
+        "recfuse_rel_error": rec_err, "peer_rel_error": peer_err,
+        **torch_versions(),
+    }
+
+
+def numpy_gradients(layers, x, y):
+    """float64 gradients of the mean squared error, and a bound on the float32 summation noise of
+    each weight gradient (sum of |terms| times 2^-24 times a few)."""
+    hs = [x.astype(np.float64)]
+    for i, (w, b) in enumerate(layers):
+        h = hs[-1] @ w.astype(np.float64).T + b
+        if MLP_ACTIVATIONS[i] == "relu":
+            h = np.maximum(h, 0.0)
+        hs.append(h)
+    delta = 2.0 * (hs[-1] - y.astype(np.float64)) / y.size
+    grads, noise = [], []
+    for i in reversed(range(len(layers))):
+        w = layers[i][0].astype(np.float64)
+        if MLP_ACTIVATIONS[i] == "relu":
+            delta = delta * (hs[i + 1] > 0)
+        grads.append((delta.T @ hs[i], delta.sum(0)))
+        noise.append((np.abs(delta).T @ np.abs(hs[i]), np.abs(delta).sum(0)))
+        delta = delta @ w
+    grads.reverse()
+    noise.reverse()
+    eps = 2.0 ** -24 * 64
+    return (np.concatenate([np.concatenate([gw.ravel(), gb]) for gw, gb in grads]),
+            eps * np.concatenate([np.concatenate([nw.ravel(), nb]) for nw, nb in noise]))
+
+
+def compare_mlp_train_step(tmp, batch):
+    layers = mlp_parameters(8)
+    rng = np.random.default_rng([ARGS.seed, 9, batch])
+    x = rng.standard_normal((batch, MLP_WIDTHS[0]), dtype=np.float32)
+    y = rng.standard_normal((batch, MLP_WIDTHS[-1]), dtype=np.float32)
+    calls = SIZES["train_calls"][batch]
+    files = {"params": write(f"{tmp}/train_params.f32", flat(layers), np.float32),
+             "x": write(f"{tmp}/train_x.f32", x, np.float32), "y": write(f"{tmp}/train_y.f32", y, np.float32)}
+    rec = run_recfuse("mlp_train_step", files, {**mlp_sizes(batch, calls), "lr": 1e-3}, out=f"{tmp}/train_out.f32")
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step(net, opt):
+        opt.zero_grad()
+        loss = ((net(xt) - yt) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    # One step from the shared start, for the check.
+    net = torch_mlp(layers)
+    step(net, torch.optim.Adam(net.parameters(), lr=1e-3))
+    peer_after = torch.cat([p.detach().reshape(-1) for p in net.parameters()]).numpy().astype(np.float64)
+    # The timed steps keep training one network, as recfuse's do.
+    net = torch_mlp(layers)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+    def peer():
+        for _ in range(calls):
+            loss = step(net, opt)
+        return loss
+
+    peer_s, peer_min, _ = time_calls(peer, ARGS.repeat)
+    peer_s, peer_min = peer_s / calls, peer_min / calls
+    rec_after = np.fromfile(f"{tmp}/train_out.f32", dtype="<f4").astype(np.float64)
+    grad, noise = numpy_gradients(layers, x, y)
+    diff = np.abs(rec_after - peer_after)
+    ok = (diff <= 1e-3 * np.abs(peer_after)) | (diff <= 1e-6)
+    ambiguous = np.abs(grad) <= noise
+    bad = ~ok & ~ambiguous
+    flops = 3 * mlp_flops(batch)
+    rec_gflops = flops / rec["seconds"] / 1e9
+    return {
+        "component": "mlp_train_step" if batch == 4096 else f"mlp_train_step_b{batch}",
+        "peer": "torch: zero_grad; ((net(x) - y) ** 2).mean().backward(); Adam(lr=1e-3).step()",
+        "peer_seconds": peer_s,
+        "recfuse_seconds": rec["seconds"],
+        "seconds": "per step (median repeat / calls_per_repeat)",
+        "peer_min_seconds": peer_min,
+        "recfuse_min_seconds": rec["min_seconds"],
+        "batch": batch, "widths": list(MLP_WIDTHS), "activations": list(MLP_ACTIVATIONS),
+        "calls_per_repeat": calls, "dtype": "float32", "recfuse_kernel": rec["kernel"],
+        "flops": flops, "peer_gflops": flops / peer_s / 1e9, "gflops": rec_gflops,
+        **(peak_fields(rec_gflops) if batch >= 4096 else {}),
+        "agree": int(bad.sum()) == 0 and int((~ok).sum()) <= max(2, len(ok) // 1000),
+        "parameters": len(ok), "weights_outside_tolerance": int((~ok).sum()),
+        "of_which_gradient_within_noise": int((~ok & ambiguous).sum()),
+        "max_abs_diff_after_one_step": float(diff.max()),
+        "recfuse_first_loss": rec["first_loss"],
+        **torch_versions(),
+    }
+
+
+@functools.cache
+def graph_data():
+    """(offsets int64, sources int32 sorted within rows, destinations, features): see the docstring."""
+    nodes, edges, d = SIZES["graph"]
+    rng = np.random.default_rng([ARGS.seed, 10])
+    weight = rng.pareto(1.5, nodes) + 1.0
+    dst = rng.choice(nodes, size=edges, p=weight / weight.sum()).astype(np.int64)
+    src = rng.integers(0, nodes, size=edges, dtype=np.int64)
+    order = np.lexsort((src, dst))
+    dst, src = dst[order], src[order]
+    offsets = np.zeros(nodes + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(np.bincount(dst, minlength=nodes))
+    x = rng.standard_normal((nodes, d), dtype=np.float32)
+    return offsets, src.astype(np.int32), dst, x
+
+
+def graph_exact(offsets, src, x):
+    nodes = len(offsets) - 1
+    deg = np.diff(offsets).astype(np.float64)
+    a = scipy.sparse.csr_matrix((np.ones(len(src)), src, offsets), shape=(nodes, nodes), copy=True)
+    return (a @ x.astype(np.float64)) / np.maximum(deg, 1.0)[:, None]
+
+
+def compare_graph_mean(tmp, style):
+    offsets, src, dst, x = graph_data()
+    nodes, d = x.shape
+    edges = len(src)
+    files = {"offsets": write(f"{tmp}/graph_offsets.i64", offsets, np.int64),
+             "indices": write(f"{tmp}/graph_indices.i32", src, np.int32),
+             "x": write(f"{tmp}/graph_x.f32", x, np.float32)}
+    rec = run_recfuse("graph_aggregate_mean", files, {"nodes": nodes, "nnz": edges, "d": d}, out=f"{tmp}/graph_out.f32")
+    xt = torch.from_numpy(x)
+    deg = np.diff(offsets)
+    candidates = {}
+    if style == "sparse_mm":
+        # The row-normalised adjacency; a repeated pair becomes one entry of value count / degree.
+        # copy=True: sum_duplicates would otherwise rewrite the shared src and offsets in place.
+        a = scipy.sparse.csr_matrix((1.0 / deg[dst], src, offsets), shape=(nodes, nodes), dtype=np.float64,
+                                    copy=True)
+        a.sum_duplicates()
+        a.sort_indices()
+        with warnings.catch_warnings():  # "beta state" and "invariant checks disabled" notices
+            warnings.simplefilter("ignore", UserWarning)
+            a_csr = torch.sparse_csr_tensor(torch.from_numpy(a.indptr.astype(np.int64)),
+                                            torch.from_numpy(a.indices.astype(np.int64)),
+                                            torch.from_numpy(a.data.astype(np.float32)), size=(nodes, nodes))
+            a_coo = a_csr.to_sparse_coo().coalesce()
+        candidates["torch.sparse.mm(A_csr, X)"] = lambda: torch.sparse.mm(a_csr, xt)
+        candidates["torch.sparse.mm(A_coo, X) (coalesced COO)"] = lambda: torch.sparse.mm(a_coo, xt)
+        extra = {"adjacency_nnz": int(a.nnz)}
+    else:
+        dst_t = torch.from_numpy(dst)
+        src_t = torch.from_numpy(src.astype(np.int64))
+        deg_t = torch.from_numpy(np.maximum(deg, 1).astype(np.float32))[:, None]
+        index = dst_t[:, None].expand(-1, d)
+
+        def index_add():
+            out = torch.zeros(nodes, d)
+            out.index_add_(0, dst_t, xt[src_t])
+            return out.div_(deg_t)
+
+        def scatter_mean():
+            return torch.zeros(nodes, d).scatter_reduce_(0, index, xt[src_t], reduce="mean", include_self=False)
+
+        candidates["out.index_add_(0, dst, X[src]) / degree"] = index_add
+        candidates["out.scatter_reduce_(0, dst, X[src], 'mean', include_self=False)"] = scatter_mean
+        extra = {}
+    timed = {}
+    exact = graph_exact(offsets, src, x)
+    scale = max(1.0, float(np.abs(exact).max()))
+    errors = {}
+    for name, fn in candidates.items():
+        med, mn, out = time_calls(fn, ARGS.repeat)
+        timed[name] = (med, mn)
+        errors[name] = float(np.abs(out.numpy().astype(np.float64) - exact).max()) / scale
+    peer = min(timed, key=lambda k: timed[k][0])
+    rec_out = np.fromfile(f"{tmp}/graph_out.f32", dtype="<f4").reshape(nodes, d).astype(np.float64)
+    rec_err = float(np.abs(rec_out - exact).max()) / scale
+    gathered = edges * d * 4
+    return {
+        "component": f"graph_mean_{style}",
+        "peer": f"torch {peer}",
+        "peer_seconds": timed[peer][0],
+        "recfuse_seconds": rec["seconds"],
+        "peer_min_seconds": timed[peer][1],
+        "recfuse_min_seconds": rec["min_seconds"],
+        "nodes": nodes, "edges": edges, "d": d, "dtype": "float32",
+        "max_in_degree": int(deg.max()), "isolated_nodes": int((deg == 0).sum()),
+        "duplicate_edges": int(edges - len(np.unique(dst * nodes + src))),
+        **extra,
+        "recfuse_kernel": rec["kernel"],
+        "candidates_seconds": {k: v[0] for k, v in timed.items()},
+        "gb_per_s": gathered / rec["seconds"] / 1e9, "peer_gb_per_s": gathered / timed[peer][0] / 1e9,
+        "gathered_bytes": gathered,
+        "agree": rec_err <= 1e-5 and all(e <= 1e-5 for e in errors.values()),
+        "recfuse_rel_error": rec_err, "peer_rel_errors": errors,
+        **torch_versions(),
+    }
+
+
 def quality(line):
     """The accuracy each side reached, for the table."""
     if f"peer_ndcg@{RANK_K}" in line:
@@ -766,6 +1132,13 @@ def quality(line):
                 f"precision@{RANK_K} {line[f'peer_precision@{RANK_K}']:.4f} / {line[f'recfuse_precision@{RANK_K}']:.4f}")
     if "peer_loss" in line:
         return f"loss {line['peer_loss']:.5g} / {line['recfuse_loss']:.5g}"
+    if "fraction_of_peak" in line and line["fraction_of_peak"] is not None:
+        return (f"{line['peer_gflops']:.1f} / {line['gflops']:.1f} GFLOP/s; "
+                f"{100 * line['fraction_of_peak']:.0f}% of peak")
+    if "gflops" in line:
+        return f"{line['peer_gflops']:.2f} / {line['gflops']:.2f} GFLOP/s"
+    if "gb_per_s" in line:
+        return f"{line['peer_gb_per_s']:.2f} / {line['gb_per_s']:.2f} GB/s gathered"
     if "peer_rmse" in line:
         return (f"rmse {line['peer_rmse']:.4f} / {line['recfuse_rmse']:.4f}; "
                 f"recfuse 1 thread {line['recfuse_1thread_seconds']:.4g} s, ratio {line['ratio_1thread']:.2f}")
@@ -777,9 +1150,11 @@ def main():
     listing = subprocess.run([ARGS.recfuse_peer, "list"], capture_output=True, text=True, check=True)
     log("recfuse_peer components:", listing.stdout.strip())
     versions = {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "faiss-cpu": faiss.__version__,
-                "implicit": implicit.__version__, "scikit-surprise": surprise.__version__, "scipy": scipy.__version__}
+                "implicit": implicit.__version__, "scikit-surprise": surprise.__version__, "scipy": scipy.__version__,
+                "torch": torch.__version__}
     log(f"threads {ARGS.threads} (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, "
-        f"faiss.omp_set_num_threads; recfuse --threads), repeat {ARGS.repeat}, versions {versions}")
+        f"faiss.omp_set_num_threads, torch.set_num_threads; recfuse --threads), repeat {ARGS.repeat}, "
+        f"versions {versions}")
 
     # Each data set has its own stream from the seed, so --only changes no comparison's data.
     def rng(stream):
@@ -802,6 +1177,16 @@ def main():
          lambda tmp: compare_implicit_als_large(tmp, rng(5))),
         ("biased_sgd", "scikit-surprise SVD, recfuse's settings", lambda tmp: compare_biased_sgd(tmp, False)),
         ("biased_sgd_defaults", "scikit-surprise SVD() vs sgd_options{}", lambda tmp: compare_biased_sgd(tmp, True)),
+        *((f"mlp_forward_b{b}", "torch nn.Sequential MLP forward", functools.partial(compare_mlp_forward, batch=b))
+          for b in (1, 64, 4096)),
+        ("mlp_train_step", "torch MLP train step (Adam), batch 4096",
+         functools.partial(compare_mlp_train_step, batch=4096)),
+        ("mlp_train_step_b256", "torch MLP train step (Adam), batch 256",
+         functools.partial(compare_mlp_train_step, batch=256)),
+        ("graph_mean_sparse_mm", "torch.sparse.mm (CSR or COO)",
+         functools.partial(compare_graph_mean, style="sparse_mm")),
+        ("graph_mean_scatter", "torch index_add_ / scatter_reduce",
+         functools.partial(compare_graph_mean, style="scatter")),
     ]
     unknown = only - {name for name, _, _ in plan}
     if unknown:

@@ -40,6 +40,25 @@
 //   defaults       prints sgd_options{} and implicit_als_options{} as JSON (peers.py sets the
 //                  peers from them)
 //
+// Neural and graph (issue 4):
+//
+//   mlp_forward      --params PATH --widths 64,256,128,1 --activations relu,relu,identity
+//                    --x PATH --batch B [--calls C]
+//                    params: float32, per layer the weight (out x in, torch's layout) then the
+//                    bias, layer after layer (recfuse::nn::mlp's flat layout; loaded through
+//                    weight(l) / bias(l)); x float32 B x inputs. One timed repeat runs C calls of
+//                    recfuse::nn::forward (default 1); "seconds" is per call. --out PATH writes the
+//                    output (float32 B x outputs)
+//   mlp_train_step   the same network, --x PATH --y PATH (float32 B x outputs) --batch B
+//                    [--calls C --lr L]: recfuse::nn::train_step (MSE, Adam with lr L, default
+//                    1e-3); "seconds" is per step. --out PATH writes the parameters after ONE step
+//                    from the given ones (flat layout, as --params); the timed steps run on a copy
+//   graph_aggregate_mean  --offsets PATH --indices PATH --x PATH --nodes N --nnz E --d D
+//                    graph CSR: int64 offsets N + 1, int32 neighbour ids (row i = destination,
+//                    its entries = sources); x float32 N x D; times recfuse::graph::aggregate with
+//                    aggregation::mean (unweighted) into a preallocated output; --out PATH writes
+//                    it (float32 N x D)
+//
 // A component whose recfuse header is not there yet is left out of `list`, and asking for it
 // prints {"component": ..., "skipped": reason} and exits with status 3.
 #include <algorithm>
@@ -103,6 +122,34 @@
 #endif
 #else
 #define RECFUSE_PEER_HAS_BIASED 0
+#endif
+
+#if __has_include("recfuse/nn/mlp.hpp") && __has_include("recfuse/nn/train.hpp")
+#include "recfuse/nn/activation.hpp"
+#include "recfuse/nn/mlp.hpp"
+#include "recfuse/nn/train.hpp"
+#define RECFUSE_PEER_HAS_NN 1
+#if __has_include("recfuse/xsimd/nn.hpp")
+#include "recfuse/xsimd/nn.hpp"
+#define RECFUSE_PEER_NN_KERNEL "xsimd"
+#else
+#define RECFUSE_PEER_NN_KERNEL "reference"
+#endif
+#else
+#define RECFUSE_PEER_HAS_NN 0
+#endif
+
+#if __has_include("recfuse/graph/aggregate.hpp")
+#include "recfuse/graph/aggregate.hpp"
+#define RECFUSE_PEER_HAS_GRAPH 1
+#if __has_include("recfuse/xsimd/graph.hpp")
+#include "recfuse/xsimd/graph.hpp"
+#define RECFUSE_PEER_GRAPH_KERNEL "xsimd"
+#else
+#define RECFUSE_PEER_GRAPH_KERNEL "reference"
+#endif
+#else
+#define RECFUSE_PEER_HAS_GRAPH 0
 #endif
 
 namespace {
@@ -519,6 +566,161 @@ int run_biased_sgd(const arguments& args, int threads, int repeat) {
 }
 #endif
 
+#if RECFUSE_PEER_HAS_NN
+// "64,256,128,1" -> {64, 256, 128, 1}; "relu,relu,identity" -> the activations.
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = s.find(',', start);
+    out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+recfuse::nn::mlp<float> load_network(const arguments& args) {
+  std::vector<index_t> widths;
+  for (const auto& w : split_list(args.text("widths"))) {
+    char* end = nullptr;
+    const long v = std::strtol(w.c_str(), &end, 10);
+    if (w.empty() || *end != '\0' || v < 1) throw usage_error("--widths: bad width '" + w + "'");
+    widths.push_back(v);
+  }
+  std::vector<recfuse::nn::activation> acts;
+  for (const auto& a : split_list(args.text("activations"))) {
+    acts.push_back(recfuse::nn::parse_activation("recfuse_peer --activations", a));
+  }
+  recfuse::nn::mlp<float> net(widths, acts);
+  const auto params =
+      load<float>(args.text("params"), static_cast<std::size_t>(net.parameter_count()));
+  // torch's layout, layer by layer: weight (out x in, row-major), then bias.
+  const float* p = params.data();
+  for (index_t l = 0; l < net.layers(); ++l) {
+    const auto w = net.weight(l);
+    for (index_t i = 0; i < w.rows(); ++i) {
+      for (index_t j = 0; j < w.cols(); ++j) w(i, j) = *p++;
+    }
+    const auto b = net.bias(l);
+    for (index_t i = 0; i < b.size(); ++i) b[i] = *p++;
+  }
+  return net;
+}
+
+std::vector<float> flat_parameters(const recfuse::nn::mlp<float>& net) {
+  std::vector<float> out;
+  for (index_t l = 0; l < net.layers(); ++l) {
+    const auto w = net.weight(l);
+    for (index_t i = 0; i < w.rows(); ++i) {
+      for (index_t j = 0; j < w.cols(); ++j) out.push_back(w(i, j));
+    }
+    const auto b = net.bias(l);
+    for (index_t i = 0; i < b.size(); ++i) out.push_back(b[i]);
+  }
+  return out;
+}
+
+std::string nn_extra(index_t batch, long calls) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, ", \"batch\": %lld, \"calls_per_repeat\": %ld, \"kernel\": \"%s\"",
+                static_cast<long long>(batch), calls, RECFUSE_PEER_NN_KERNEL);
+  return buf;
+}
+
+int run_mlp_forward(const arguments& args, int threads, int repeat) {
+  const recfuse::nn::mlp<float> net = load_network(args);
+  const index_t batch = args.number("batch");
+  const long calls = std::max(args.number("calls", 1), 1L);
+  const auto x = load<float>(args.text("x"), static_cast<std::size_t>(batch * net.inputs()));
+  std::vector<float> y(static_cast<std::size_t>(batch * net.outputs()));
+  const recfuse::matrix_view<const float> in(x.data(), batch, net.inputs());
+  const recfuse::matrix_view<float> out(y.data(), batch, net.outputs());
+  const recfuse::exec::xsimd policy{threads};
+  timing t = time_calls(repeat, [&] {
+    for (long c = 0; c < calls; ++c) {
+      recfuse::nn::forward(policy, net, in, out);
+      sink<float> = y[0];
+    }
+  });
+  t.median /= static_cast<double>(calls);
+  t.min /= static_cast<double>(calls);
+  if (args.has("out")) save(args.text("out"), y.data(), y.size());
+  print("mlp_forward", threads, repeat, t, std::accumulate(y.begin(), y.end(), 0.0),
+        nn_extra(batch, calls));
+  return 0;
+}
+
+int run_mlp_train_step(const arguments& args, int threads, int repeat) {
+  const recfuse::nn::mlp<float> initial = load_network(args);
+  const index_t batch = args.number("batch");
+  const long calls = std::max(args.number("calls", 1), 1L);
+  const auto x = load<float>(args.text("x"), static_cast<std::size_t>(batch * initial.inputs()));
+  const auto y = load<float>(args.text("y"), static_cast<std::size_t>(batch * initial.outputs()));
+  const recfuse::matrix_view<const float> xv(x.data(), batch, initial.inputs());
+  const recfuse::matrix_view<const float> yv(y.data(), batch, initial.outputs());
+  recfuse::nn::adam_options o;
+  o.learning_rate = args.real("lr", o.learning_rate);
+  const recfuse::exec::xsimd policy{threads};
+
+  // One step from the given weights, for peers.py's check.
+  double first_loss = 0;
+  std::vector<float> after_one;
+  {
+    recfuse::nn::mlp<float> net = initial;
+    recfuse::nn::adam<float> opt(net.parameter_count(), o);
+    recfuse::nn::mlp_workspace<float> ws;
+    first_loss = recfuse::nn::train_step(policy, net, opt, ws, xv, yv, recfuse::nn::loss::mse);
+    after_one = flat_parameters(net);
+  }
+  // The timed steps keep training one network (a training loop's steady state).
+  recfuse::nn::mlp<float> net = initial;
+  recfuse::nn::adam<float> opt(net.parameter_count(), o);
+  recfuse::nn::mlp_workspace<float> ws;
+  timing t = time_calls(repeat, [&] {
+    for (long c = 0; c < calls; ++c) {
+      sink<double> = recfuse::nn::train_step(policy, net, opt, ws, xv, yv, recfuse::nn::loss::mse);
+    }
+  });
+  t.median /= static_cast<double>(calls);
+  t.min /= static_cast<double>(calls);
+  if (args.has("out")) save(args.text("out"), after_one.data(), after_one.size());
+  char buf[80];
+  std::snprintf(buf, sizeof buf, ", \"first_loss\": %.17g", first_loss);
+  print("mlp_train_step", threads, repeat, t,
+        std::accumulate(after_one.begin(), after_one.end(), 0.0), nn_extra(batch, calls) + buf);
+  return 0;
+}
+#endif
+
+#if RECFUSE_PEER_HAS_GRAPH
+int run_graph_aggregate_mean(const arguments& args, int threads, int repeat) {
+  const index_t nodes = args.number("nodes");
+  const index_t nnz = args.number("nnz");
+  const index_t d = args.number("d");
+  recfuse::csr_matrix<float> g;
+  g.rows = nodes;
+  g.cols = nodes;
+  g.offsets = load<index_t>(args.text("offsets"), static_cast<std::size_t>(nodes + 1));
+  g.indices = load<std::int32_t>(args.text("indices"), static_cast<std::size_t>(nnz));
+  g.values.assign(static_cast<std::size_t>(nnz), 1.0f);  // unweighted mean: not read
+  const auto x = load<float>(args.text("x"), static_cast<std::size_t>(nodes * d));
+  std::vector<float> y(static_cast<std::size_t>(nodes * d));
+  const recfuse::matrix_view<const float> in(x.data(), nodes, d);
+  const recfuse::matrix_view<float> out(y.data(), nodes, d);
+  const recfuse::exec::xsimd policy{threads};
+  const recfuse::graph::aggregate_options options{recfuse::graph::aggregation::mean, false};
+  const timing t = time_calls(repeat, [&] {
+    recfuse::graph::aggregate(policy, g.view(), in, out, options);
+    sink<float> = y[0];
+  });
+  if (args.has("out")) save(args.text("out"), y.data(), y.size());
+  char buf[80];
+  std::snprintf(buf, sizeof buf, ", \"kernel\": \"%s\"", RECFUSE_PEER_GRAPH_KERNEL);
+  print("graph_aggregate_mean", threads, repeat, t, std::accumulate(y.begin(), y.end(), 0.0), buf);
+  return 0;
+}
+#endif
+
 struct component {
   const char* name;
   const char* header;  // the recfuse header it needs
@@ -533,6 +735,9 @@ const component components[] = {
      RECFUSE_PEER_HAS_SCALER != 0},
     {"implicit_als", "recfuse/factorize/implicit_als.hpp", RECFUSE_PEER_HAS_IMPLICIT != 0},
     {"biased_sgd", "recfuse/factorize/biased_mf.hpp", RECFUSE_PEER_HAS_BIASED != 0},
+    {"mlp_forward", "recfuse/nn/mlp.hpp", RECFUSE_PEER_HAS_NN != 0},
+    {"mlp_train_step", "recfuse/nn/train.hpp", RECFUSE_PEER_HAS_NN != 0},
+    {"graph_aggregate_mean", "recfuse/graph/aggregate.hpp", RECFUSE_PEER_HAS_GRAPH != 0},
 };
 
 int dispatch(const std::string& name, const arguments& args) {
@@ -553,6 +758,13 @@ int dispatch(const std::string& name, const arguments& args) {
 #endif
 #if RECFUSE_PEER_HAS_BIASED
   if (name == "biased_sgd") return run_biased_sgd(args, threads, repeat);
+#endif
+#if RECFUSE_PEER_HAS_NN
+  if (name == "mlp_forward") return run_mlp_forward(args, threads, repeat);
+  if (name == "mlp_train_step") return run_mlp_train_step(args, threads, repeat);
+#endif
+#if RECFUSE_PEER_HAS_GRAPH
+  if (name == "graph_aggregate_mean") return run_graph_aggregate_mean(args, threads, repeat);
 #endif
   for (const auto& c : components) {
     if (name == c.name) {
