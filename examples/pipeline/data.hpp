@@ -55,8 +55,8 @@ inline std::int32_t id32(index_t v) { return static_cast<std::int32_t>(v); }
 // MovieLens 100K's shape: 943 users, 1682 items, 19 genres, ~100K ratings on 1..5, 80/20 split.
 // Ratings come from a rank-8 taste model plus biases plus a user x genre affinity, so that genres
 // (the content signal the cold-start ranking relies on) carry real information.
-inline dataset generate(std::uint64_t seed) {
-  constexpr index_t users = 943, items = 1682, rank = 8, genres = 19, occupations = 21;
+inline dataset generate(std::uint64_t seed, index_t users = 943, index_t items = 1682) {
+  constexpr index_t rank = 8, genres = 19, occupations = 21;
   std::mt19937_64 rng(seed);
   dataset d;
   d.source = "generated";
@@ -134,7 +134,7 @@ inline dataset generate(std::uint64_t seed) {
   };
   std::vector<char> taken(users * items, 0);
   for (index_t u = 0; u < users; ++u) {
-    const index_t count = 20 + static_cast<index_t>(std::pow(unit(rng), 3.0) * 400);
+    const index_t count = 20 + static_cast<index_t>(std::pow(unit(rng), 3.0) * (items / 4));
     std::int64_t clock = 874'000'000 + static_cast<std::int64_t>(unit(rng) * 1.5e7);
     for (index_t c = 0; c < count; ++c) {
       const index_t i = by_pull[static_cast<index_t>(std::pow(unit(rng), 2.5) * items)];

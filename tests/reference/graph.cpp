@@ -289,7 +289,13 @@ TEST_CASE("aggregate: errors name the function", "[graph][reference]") {
   CHECK_THROWS_MATCHES(
       recfuse::graph::aggregate(ref, nan.view(), x, y, {aggregation::mean, true}),
       recfuse::value_error,
-      test::what_is(Catch::Contains("recfuse::graph::aggregate") && Catch::Contains("NaN")));
+      test::what_is(Catch::Contains("recfuse::graph::aggregate") && Catch::Contains("weight nan")));
+  auto inf = g;
+  inf.values[1] = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_MATCHES(
+      recfuse::graph::aggregate(ref, inf.view(), x, y, {aggregation::gcn, true}),
+      recfuse::value_error,
+      test::what_is(Catch::Contains("recfuse::graph::aggregate") && Catch::Contains("weight inf")));
   CHECK_THROWS_AS(recfuse::graph::aggregate(ref, nan.view(), x, y, {aggregation::gcn, true}),
                   recfuse::value_error);
   CHECK_NOTHROW(recfuse::graph::aggregate(ref, nan.view(), x, y, {aggregation::mean, false}));

@@ -263,6 +263,10 @@ TEST_CASE("adam: two steps against PyTorch's formula by hand", "[nn]") {
     bad = {};
     bad.beta1 = 1.0;
     CHECK_THROWS_AS(nn::adam<double>(2, bad), value_error);
+    bad = {};
+    bad.epsilon = 0.0;  // would divide 0 by 0 for a parameter whose gradient is always 0
+    CHECK_THROWS_WITH(nn::adam<double>(2, bad),
+                      Catch::Contains("recfuse::nn::adam") && Catch::Contains("epsilon = 0"));
   }
 }
 

@@ -18,7 +18,7 @@
 // - The graph is a multigraph: a repeated edge counts once per entry; an explicit self loop is an
 //   ordinary edge (gcn adds its own loop on top).
 // - NaN or infinity in x propagates (max: a NaN among the neighbours gives NaN). With
-//   options.weighted, a NaN weight is a value_error for mean and gcn (the normaliser would be
+//   options.weighted, a NaN or infinite weight is a value_error for mean and gcn (the normaliser would be
 //   NaN), and so is a gcn row with 1 + sum of weights <= 0; negative weights are otherwise
 //   allowed; sum and max use the weights as given.
 // - out must not overlap x.
@@ -82,9 +82,10 @@ void check_aggregate_graph(const char* fn, const csr_view<T, Index>& g, index_t 
   for (index_t i = 0; i < g.rows(); ++i) {
     double s = 0.0;
     for (index_t e = g.offsets()[i]; e < g.offsets()[i + 1]; ++e) {
-      if (std::isnan(g.values()[e])) {
+      if (!std::isfinite(g.values()[e])) {
         throw_error<value_error>(fn, "weighted ", aggregation_name(o.kind), ": graph row ", i,
-                                 " has a NaN weight at column ", g.indices()[e]);
+                                 " has weight ", g.values()[e], " at column ", g.indices()[e],
+                                 " (need finite weights)");
       }
       s += static_cast<double>(g.values()[e]);
     }

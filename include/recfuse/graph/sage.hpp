@@ -86,7 +86,8 @@ class sage_layer {
     output_.resize(static_cast<std::size_t>(n * out_));
     for (index_t i = 0; i < n; ++i)
       std::copy(x.row(i), x.row(i) + in_, concat_.data() + i * 2 * in_);
-    const matrix_view<T> neigh{concat_.data() + in_, n, in_, 2 * in_};
+    // The neighbour half of each concatenated row (no pointer arithmetic on an empty buffer).
+    const matrix_view<T> neigh{n > 0 ? concat_.data() + in_ : nullptr, n, in_, 2 * in_};
     aggregate(policy, graph, x, neigh, agg_);
     const matrix_view<T> y{output_.data(), n, out_};
     if (n > 0) {

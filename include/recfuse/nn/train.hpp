@@ -99,11 +99,15 @@ class adam {
       ::recfuse::detail::throw_error<value_error>(fn, "beta1 = ", o.beta1, ", beta2 = ", o.beta2,
                                                   ", need both in [0, 1)");
     }
-    if (!(o.epsilon >= 0.0) || !std::isfinite(o.epsilon) || !(o.weight_decay >= 0.0) ||
-        !std::isfinite(o.weight_decay)) {
+    // epsilon must be positive: a parameter whose gradient was always 0 has m = v = 0, and its
+    // update would be 0 / 0.
+    if (!(o.epsilon > 0.0) || !std::isfinite(o.epsilon)) {
       ::recfuse::detail::throw_error<value_error>(fn, "epsilon = ", o.epsilon,
-                                                  ", weight_decay = ", o.weight_decay,
-                                                  ", need finite values >= 0");
+                                                  ", need a finite value > 0");
+    }
+    if (!(o.weight_decay >= 0.0) || !std::isfinite(o.weight_decay)) {
+      ::recfuse::detail::throw_error<value_error>(fn, "weight_decay = ", o.weight_decay,
+                                                  ", need a finite value >= 0");
     }
     m_.assign(static_cast<std::size_t>(parameter_count), T(0));
     v_.assign(static_cast<std::size_t>(parameter_count), T(0));

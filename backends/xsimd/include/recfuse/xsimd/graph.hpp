@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "recfuse/graph/aggregate.hpp"
@@ -428,23 +430,33 @@ csr_matrix<T> graph_similarity(const policy& p, const graph::detail::bipartite& 
     std::vector<T> values;
   };
   std::vector<part> parts(static_cast<std::size_t>(chunks));
-  // One counter array per thread (not per chunk): each row leaves it all zero again.
+  // One counter array per concurrently running chunk (not per chunk): each row leaves it all
+  // zero again. Chunks take a scratch from a pool rather than indexing by omp_get_thread_num(),
+  // which inside a caller's own parallel region is the caller's thread number, unrelated to
+  // this call's thread count.
   struct scratch {
     std::vector<std::int32_t> counter, touched;
     std::vector<std::pair<T, std::int32_t>> row;
   };
-  std::vector<scratch> scratches(static_cast<std::size_t>(detail::max_threads(p)));
+  std::vector<std::unique_ptr<scratch>> pool;
+  std::mutex pool_lock;
   detail::graph_for_bounds(p, bounds, [&](index_t c, index_t begin, index_t end) {
     if (begin == end) return;
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
-    auto& sc = scratches[static_cast<std::size_t>(t)];
-    if (sc.counter.empty()) sc.counter.assign(static_cast<std::size_t>(b.nodes), 0);
+    std::unique_ptr<scratch> sc;
+    {
+      const std::lock_guard<std::mutex> hold(pool_lock);
+      if (!pool.empty()) {
+        sc = std::move(pool.back());
+        pool.pop_back();
+      }
+    }
+    if (!sc) sc = std::make_unique<scratch>();
+    if (sc->counter.empty()) sc->counter.assign(static_cast<std::size_t>(b.nodes), 0);
     auto& out = parts[c];
-    graph::detail::similarity_rows<T>(b, params, begin, end, sc.counter, sc.touched, sc.row,
+    graph::detail::similarity_rows<T>(b, params, begin, end, sc->counter, sc->touched, sc->row,
                                       out.sizes, out.indices, out.values);
+    const std::lock_guard<std::mutex> hold(pool_lock);
+    pool.push_back(std::move(sc));
   });
   csr_matrix<T> m;
   m.rows = m.cols = b.nodes;
