@@ -585,6 +585,22 @@ TEST_CASE("fuse::learned_fusion: bce, NaN and errors", "[fuse][learned][errors]"
                       predict_fn && Catch::Contains("out.size() is 10"));
   FUSE_REQUIRE_THROWS(fresh.fit(ref, xv, vector_view<const float>(y.data(), 10), o), shape_error,
                       fit_fn && Catch::Contains("targets.size() is 10"));
+  // bce targets must be probabilities; mse takes any finite target.
+  for (const float bad : {1.5f, -0.25f}) {
+    auto yb = y;
+    yb[7] = bad;
+    FUSE_REQUIRE_THROWS(fresh.fit(ref, xv, cview(yb), o), value_error,
+                        fit_fn &&
+                            Catch::Contains("targets[7] is " + (bad > 1 ? std::string("1.5")
+                                                                        : std::string("-0.25"))) &&
+                            Catch::Contains("[0, 1]"));
+    CHECK_FALSE(fresh.fitted());
+    nn::train_options mse = o;
+    mse.loss_kind = nn::loss::mse;
+    mse.epochs = 1;
+    fresh.fit(ref, xv, cview(yb), mse);
+    fresh = fuse::learned_fusion<float>({{"a", 2}, {"b", 3}});
+  }
   FUSE_REQUIRE_THROWS(fresh.fit(ref, matrix_view<const float>(x.data(), 0, 5),
                                 vector_view<const float>(y.data(), 0), o),
                       value_error, fit_fn && Catch::Contains("0 rows"));

@@ -99,6 +99,9 @@ TEST_CASE("load_movielens_items: malformed lines name the file and line", "[io][
              ":2: genre flag 19 (Western) is \"2\"");
   fails_with(good + "|B|01-Jan-1990||u" + flags({}) + "\n", ":2: empty item id");
   fails_with(good + good, ":2: item id \"1\" repeats line 1");
+  // An id the map lacks repeats too: every id of the file counts.
+  const std::string other = "7|B (1991)|01-Jan-1991||u" + flags({2}) + "\n";
+  fails_with(other + good + "\n" + other, ":4: item id \"7\" repeats line 1");
   CHECK_THROWS_MATCHES(io::load_movielens_items(dir / "missing", items), io_error,
                        test::what_is(Contains("cannot open")));
 }
@@ -146,6 +149,7 @@ TEST_CASE("load_movielens_users: age, gender, occupation", "[io][movielens]") {
     fails_with("1|-4|M|technician|1\n", ":1: age \"-4\"");
     fails_with("1|24|MF|technician|1\n", ":1: gender \"MF\" is not one character");
     fails_with("1|24|M|a|1\n1|25|M|a|1\n", ":2: user id \"1\" repeats line 1");
+    fails_with("88|24|M|a|1\n1|25|M|a|1\n88|30|F|b|2\n", ":3: user id \"88\" repeats line 1");
   }
 }
 

@@ -125,7 +125,18 @@ TEMPLATE_TEST_CASE("save_npy/load_npy: bit-exact round trips", "[io][npy]", floa
     io::tensor<T> bad{{2, 2}, {1, 2, 3}};
     CHECK_THROWS_AS(io::save_npy(dir / "bad.npy", bad), shape_error);
     CHECK_THROWS_AS(io::save_npy(dir / "bad.npy", io::tensor<T>{{}, {1}}), shape_error);
+    // Extents whose product overflows 64 bits (here to exactly 2^128, which a wrapping
+    // product would take for 0 == data.size()) are a shape_error, not a file.
+    const index_t big = index_t{1} << 62;
+    CHECK_THROWS_MATCHES(
+        io::save_npy(dir / "bad.npy", io::tensor<T>{{big, 4, big, 4}, {}}), shape_error,
+        test::what_is(Contains("recfuse::io::save_npy") &&
+                      Contains("(4611686018427387904, 4, 4611686018427387904, 4)") &&
+                      Contains("too large")));
+    CHECK_THROWS_AS(io::save_npy(dir / "bad.npy", io::tensor<T>{{big, 2}, {}}), shape_error);
     CHECK_FALSE(fs::exists(dir / "bad.npy"));
+    io::save_npy(dir / "z.npy", io::tensor<T>{{big, 0, big}, {}});  // 0 elements: fine
+    CHECK(io::load_npy<T>(dir / "z.npy").shape == std::vector<index_t>{big, 0, big});
   }
   SECTION("loads converted to the other type") {
     const std::vector<T> v = {T(0.5), T(-3), T(1e3)};
@@ -221,6 +232,53 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
     test::write_bytes(p, make_npy(1, "{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }",
                                   std::string("\x01\x00", 2)));
     CHECK(io::load_npy<float>(p).data == std::vector<float>{1, 0});
+  }
+  SECTION("an integer T takes only values that fit") {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    test::write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }",
+                                  le_bytes(std::vector<float>{3.75f, -3.75f, -0.5f, 127.9f})));
+    CHECK(io::load_npy<std::int32_t>(p).data == std::vector<std::int32_t>{3, -3, 0, 127});
+    CHECK(io::load_npy<std::int8_t>(p).data == std::vector<std::int8_t>{3, -3, 0, 127});
+    CHECK_THROWS_MATCHES(
+        io::load_npy<std::uint8_t>(p), io_error,
+        test::what_is(Contains("element 1 of '<f4' data is -3.75") && Contains("range [0, 255]")));
+    for (const float bad : {nan, inf, -inf, 3e9f, -3e9f}) {
+      CAPTURE(bad);
+      test::write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }",
+                                    le_bytes(std::vector<float>{1, 2, bad})));
+      CHECK_THROWS_MATCHES(
+          io::load_npy<std::int32_t>(p), io_error,
+          test::what_is(Contains("recfuse::io::load_npy: \"" + p.string() + "\": element 2") &&
+                        Contains("range [-2147483648, 2147483647]")));
+      CHECK(io::load_npy<float>(p).size() == 3);  // floating-point T takes anything
+    }
+    test::write_bytes(p, make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+                                  le_bytes(std::vector<double>{2147483647.5, 2147483648.0})));
+    CHECK_THROWS_WITH(io::load_npy<std::int32_t>(p),
+                      Contains("element 1 of '<f8' data is 2.14748e+09"));
+    CHECK(io::load_npy<std::int64_t>(p).data == std::vector<std::int64_t>{2147483647, 2147483648});
+    test::write_bytes(p, make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+                                  le_bytes(std::vector<double>{-9223372036854775808.0, 9.3e18})));
+    CHECK_THROWS_WITH(io::load_npy<std::int64_t>(p),
+                      Contains("element 1 of '<f8' data is 9.3e+18"));
+    // Integers into a narrower or unsigned integer type: range-checked, no wrapping.
+    test::write_bytes(p, make_npy(1, "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }",
+                                  le_bytes(std::vector<std::int16_t>{-128, 127, 300})));
+    CHECK_THROWS_WITH(io::load_npy<std::int8_t>(p),
+                      Contains("element 2 of '<i2' data is 300") && Contains("[-128, 127]"));
+    CHECK(io::load_npy<std::int16_t>(p).data == std::vector<std::int16_t>{-128, 127, 300});
+    CHECK_THROWS_WITH(io::load_npy<std::uint32_t>(p), Contains("element 0 of '<i2' data is -128"));
+    test::write_bytes(p, make_npy(1, "{'descr': '<u8', 'fortran_order': False, 'shape': (2,), }",
+                                  le_bytes(std::vector<std::uint64_t>{1, 1ULL << 63})));
+    CHECK_THROWS_WITH(io::load_npy<std::int64_t>(p),
+                      Contains("element 1 of '<u8' data is 9223372036854775808"));
+    CHECK(io::load_npy<std::uint64_t>(p).data == std::vector<std::uint64_t>{1, 1ULL << 63});
+    // Fortran order: the element is counted in the file's order.
+    test::write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
+                                  le_bytes(std::vector<float>{1, 2, nan, 4})));
+    CHECK_THROWS_WITH(io::load_npy<int>(p),
+                      Contains("element 2 (in the file's column-major order)"));
   }
   SECTION("rank 3 loads; Fortran order of rank 1 is plain") {
     test::write_bytes(p,

@@ -117,6 +117,46 @@ TEST_CASE("save_safetensors: refuses what it cannot write", "[io][st]") {
   CHECK_FALSE(fs::exists(p));
 }
 
+TEST_CASE("load_safetensors: an integer T takes only values that fit", "[io][st]") {
+  test::temp_dir dir;
+  const auto p = dir / "i.safetensors";
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // "a": F64 {2.9, -2.9, x}; "b": I32 {-1, 7}; BF16 0x7fc0 is NaN.
+  const auto write = [&](double x) {
+    test::write_bytes(p,
+                      make_st("{\"a\":{\"dtype\":\"F64\",\"shape\":[3],\"data_offsets\":[0,24]},"
+                              "\"b\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[24,32]},"
+                              "\"c\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[32,34]}}",
+                              le_bytes(std::vector<double>{2.9, -2.9, x}) +
+                                  le_bytes(std::vector<std::int32_t>{-1, 7}) +
+                                  le_bytes(std::vector<std::uint16_t>{0x3f80})));
+  };
+  write(100);
+  const auto f = io::load_safetensors<std::int16_t>(p);
+  CHECK(f.tensors.at("a").data == std::vector<std::int16_t>{2, -2, 100});
+  CHECK(f.tensors.at("b").data == std::vector<std::int16_t>{-1, 7});
+  CHECK(f.tensors.at("c").data == std::vector<std::int16_t>{1});
+  CHECK_THROWS_MATCHES(
+      io::load_safetensors<std::uint16_t>(p), io_error,
+      test::what_is(Contains("recfuse::io::load_safetensors: \"" + p.string() + "\": tensor") &&
+                    Contains("element 1 is -2.9") && Contains("range [0, 65535]")));
+  for (const double bad : {nan, std::numeric_limits<double>::infinity(), 40000.0, -1e300}) {
+    CAPTURE(bad);
+    write(bad);
+    CHECK_THROWS_MATCHES(io::load_safetensors<std::int16_t>(p), io_error,
+                         test::what_is(Contains("tensor \"a\": element 2 is ") &&
+                                       Contains("range [-32768, 32767]")));
+    CHECK(io::load_safetensors<double>(p).tensors.at("a").data.size() == 3);
+  }
+  write(1);
+  CHECK_THROWS_WITH(io::load_safetensors<std::uint32_t>(p),
+                    Contains("tensor \"a\": element 1 is -2.9"));
+  test::write_bytes(p, make_st("{\"b\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                               le_bytes(std::vector<std::int32_t>{-1, 7})));
+  CHECK_THROWS_WITH(io::load_safetensors<std::uint32_t>(p),
+                    Contains("tensor \"b\": element 0 is -1") && Contains("range [0, 4294967295]"));
+}
+
 TEST_CASE("load_safetensors: files written by the safetensors package", "[io][st]") {
   SECTION("numpy: F32, F16, F64, an empty tensor and metadata") {
     const auto f = io::load_safetensors<float>(test::fixture("st_mixed.safetensors"));

@@ -3,8 +3,10 @@
 // formula worked out by hand, training that learns and is reproducible, and the errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "recfuse/nn/mlp.hpp"
@@ -367,4 +369,51 @@ TEST_CASE("nn: errors name the function and the sizes", "[nn]") {
   CHECK_THROWS_AS(
       nn::train_step(p, net, opt, ws, test::cmat(x, 4, 3), test::cmat(y, 4, 1), nn::loss::mse),
       shape_error);
+}
+
+TEST_CASE("nn: bce targets outside [0, 1] are refused", "[nn]") {
+  const reference::policy p;
+  nn::mlp<float> net({3, 2, 2}, {activation::relu, activation::sigmoid}, 1);
+  const std::vector<float> x = {0.5f, -1, 2, 0, 1, 1, -2, 0.25f, 1, 3, 3, 3};
+  std::vector<float> y = {0, 1, 0.5f, 1, 0.25f, 0, 1, 1};
+  std::vector<float> out(8, 0.5f), grad(8, 7.0f);
+  nn::train_options o;
+  o.loss_kind = nn::loss::bce;
+  o.epochs = 1;
+  // In range (0 and 1 included): fine.
+  CHECK(std::isfinite(nn::loss_and_gradient(nn::loss::bce, test::cmat(out, 4, 2),
+                                            test::cmat(y, 4, 2), test::mmat(grad, 4, 2))));
+  nn::train(p, net, test::cmat(x, 4, 3), test::cmat(y, 4, 2), o);
+  for (const float bad : {1.5f, -0.5f, std::numeric_limits<float>::quiet_NaN()}) {
+    CAPTURE(bad);
+    auto yb = y;
+    yb[5] = bad;  // row 2, column 1
+    const std::string value = bad != bad ? "nan" : bad > 1 ? "1.5" : "-0.5";
+    std::fill(grad.begin(), grad.end(), 7.0f);
+    CHECK_THROWS_MATCHES(
+        nn::loss_and_gradient(nn::loss::bce, test::cmat(out, 4, 2), test::cmat(yb, 4, 2),
+                              test::mmat(grad, 4, 2)),
+        value_error,
+        test::what_is(Catch::Contains("recfuse::nn::loss_and_gradient: target(2, 1) is " + value) &&
+                      Catch::Contains("[0, 1]")));
+    CHECK(grad == std::vector<float>(8, 7.0f));  // nothing written
+    const nn::mlp<float> before = net;
+    nn::adam<float> opt(net.parameter_count());
+    nn::mlp_workspace<float> ws;
+    CHECK_THROWS_MATCHES(
+        nn::train_step(p, net, opt, ws, test::cmat(x, 4, 3), test::cmat(yb, 4, 2), nn::loss::bce),
+        value_error,
+        test::what_is(Catch::Contains("recfuse::nn::train_step: y(2, 1) is " + value)));
+    CHECK(opt.steps() == 0);
+    CHECK(
+        std::equal(net.parameters().begin(), net.parameters().end(), before.parameters().begin()));
+    if (bad == bad) {  // NaN is already refused as non-finite
+      CHECK_THROWS_MATCHES(
+          nn::train(p, net, test::cmat(x, 4, 3), test::cmat(yb, 4, 2), o), value_error,
+          test::what_is(Catch::Contains("recfuse::nn::train: y(2, 1) is " + value) &&
+                        Catch::Contains("[0, 1]")));
+      // mse takes any finite target.
+      nn::train_step(p, net, opt, ws, test::cmat(x, 4, 3), test::cmat(yb, 4, 2), nn::loss::mse);
+    }
+  }
 }

@@ -49,7 +49,8 @@ TEMPLATE_TEST_CASE("save_mlp/load_mlp: round trips", "[nn][persist]", float, dou
                        3);
   const auto x = test::random_vector<T>(9 * 5, 21, -2, 2);
   const auto expected = run(net, x);
-  for (const std::string name : {"m.safetensors", "mdir", "mdir2/"}) {
+  // A trailing '/' always means a directory, even after ".safetensors".
+  for (const std::string name : {"m.safetensors", "mdir", "mdir2/", "mdir3.safetensors/"}) {
     CAPTURE(name);
     const fs::path p = dir.path / name;
     nn::save_mlp(p, net);
@@ -63,6 +64,10 @@ TEMPLATE_TEST_CASE("save_mlp/load_mlp: round trips", "[nn][persist]", float, dou
   CHECK(fs::is_regular_file(dir / "m.safetensors"));
   CHECK(fs::is_regular_file(dir / "mdir" / "2.bias.npy"));
   CHECK(fs::is_regular_file(dir / "mdir2" / "0.weight.npy"));
+  CHECK(fs::is_directory(dir / "mdir3.safetensors"));
+  CHECK(fs::is_regular_file(dir / "mdir3.safetensors" / "0.weight.npy"));
+  CHECK(test::read_bytes(dir / "mdir3.safetensors" / "activations.txt") ==
+        "relu,sigmoid,identity\n");
   CHECK(test::read_bytes(dir / "mdir" / "activations.txt") == "relu,sigmoid,identity\n");
   for (const auto& e : fs::directory_iterator(dir.path)) {  // no temp files or dirs left
     CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);

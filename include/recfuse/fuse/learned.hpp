@@ -33,7 +33,8 @@
 // a group width < 1, a hidden width < 1 (value_error); inputs.cols() unlike the groups' total
 // width, targets / out / baseline not of inputs.rows() elements, contributions not
 // rows x groups (shape_error); fit on 0 rows, NaN or infinity in fit's inputs or targets or in
-// explain's inputs, predict or explain before fit (value_error); nn::train's own option checks.
+// explain's inputs, a target outside [0, 1] with loss::bce, predict or explain before fit
+// (value_error); nn::train's own option checks.
 #pragma once
 
 #include <algorithm>
@@ -134,9 +135,14 @@ class learned_fusion {
     const index_t n = inputs.rows();
     if (n == 0) ::recfuse::detail::throw_error<value_error>(fn, "inputs has 0 rows");
     check_finite(fn, inputs);
+    const bool bce = options.loss_kind == nn::loss::bce;
     for (index_t i = 0; i < n; ++i) {
       if (!std::isfinite(targets[i])) {
         ::recfuse::detail::throw_error<value_error>(fn, "targets[", i, "] is ", targets[i]);
+      }
+      if (bce && !(targets[i] >= T(0) && targets[i] <= T(1))) {
+        ::recfuse::detail::throw_error<value_error>(fn, "targets[", i, "] is ", targets[i],
+                                                    "; loss::bce needs targets in [0, 1]");
       }
     }
     // Per-column mean and population standard deviation, two-pass in double.

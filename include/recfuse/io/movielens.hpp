@@ -11,7 +11,8 @@
 // Latin-1; titles come back as UTF-8. u.user lines are "id|age|gender|occupation|zip code".
 // Rows follow the map's dense indices: ids in the file that the map lacks are skipped, and map
 // entries the file lacks keep the defaults (empty title, year 0, no genre; age 0, gender '?',
-// occupation -1). Malformed lines are io_errors naming the function, the file and the line.
+// occupation -1). Malformed lines are io_errors naming the function, the file and the line; so
+// is an id that appears on two lines, whether or not the map holds it.
 // The maps are not changed. See docs/io.md.
 #pragma once
 
@@ -22,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 #include "recfuse/core/config.hpp"
@@ -140,7 +142,8 @@ inline movielens_items load_movielens_items(const std::filesystem::path& u_item,
   out.year.assign(n, 0);
   for (const char* g : movielens_genre_names()) out.genre_names.emplace_back(g);
   std::vector<std::uint32_t> flags(n, 0);  // bit g: genre g
-  std::vector<std::size_t> first_line(n, 0);
+  // Every id of the file (in the map or not) -> the line it first appeared on.
+  std::unordered_map<std::string, std::size_t> first_line;
   detail::for_each_pipe_line(fn, u_item, [&](std::size_t line, const auto& f) {
     if (f.size() != 5 + genre_count) {
       detail::bad_line(fn, u_item, line,
@@ -161,15 +164,15 @@ inline movielens_items load_movielens_items(const std::filesystem::path& u_item,
       }
       if (flag == "1") bits |= std::uint32_t{1} << g;
     }
+    const auto [seen, fresh] = first_line.try_emplace(std::string(f[0]), line);
+    if (!fresh) {
+      detail::bad_line(
+          fn, u_item, line,
+          recfuse::detail::concat("item id \"", f[0], "\" repeats line ", seen->second));
+    }
     const index_t at = items.find(f[0]);
     if (at < 0) return;
     const auto i = static_cast<std::size_t>(at);
-    if (first_line[i] != 0) {
-      detail::bad_line(
-          fn, u_item, line,
-          recfuse::detail::concat("item id \"", f[0], "\" repeats line ", first_line[i]));
-    }
-    first_line[i] = line;
     out.titles[i] = detail::latin1_to_utf8(f[1]);
     out.year[i] = detail::last_year(f[2]);
     flags[i] = bits;
@@ -214,7 +217,8 @@ inline movielens_users load_movielens_users(const std::filesystem::path& u_user,
       out.occupation_names.emplace_back(name);
     });
   }
-  std::vector<std::size_t> first_line(n, 0);
+  // Every id of the file (in the map or not) -> the line it first appeared on.
+  std::unordered_map<std::string, std::size_t> first_line;
   detail::for_each_pipe_line(fn, u_user, [&](std::size_t line, const auto& f) {
     if (f.size() != 5) {
       detail::bad_line(fn, u_user, line,
@@ -232,15 +236,15 @@ inline movielens_users load_movielens_users(const std::filesystem::path& u_user,
       detail::bad_line(fn, u_user, line,
                        recfuse::detail::concat("gender \"", f[2], "\" is not one character"));
     }
+    const auto [seen, fresh] = first_line.try_emplace(std::string(f[0]), line);
+    if (!fresh) {
+      detail::bad_line(
+          fn, u_user, line,
+          recfuse::detail::concat("user id \"", f[0], "\" repeats line ", seen->second));
+    }
     const index_t at = users.find(f[0]);
     if (at < 0) return;
     const auto u = static_cast<std::size_t>(at);
-    if (first_line[u] != 0) {
-      detail::bad_line(
-          fn, u_user, line,
-          recfuse::detail::concat("user id \"", f[0], "\" repeats line ", first_line[u]));
-    }
-    first_line[u] = line;
     int occ = -1;
     for (std::size_t k = 0; k < out.occupation_names.size(); ++k) {
       if (out.occupation_names[k] == f[3]) occ = static_cast<int>(k);

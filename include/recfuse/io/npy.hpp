@@ -8,12 +8,14 @@
 // with spaces to a multiple of 64 bytes and ended by '\n' as numpy does; version 2.0 only when
 // the header would not fit in 65535 bytes. Reading: versions 1.0, 2.0 and 3.0; dtypes '<f2'
 // (IEEE half), '<f4', '<f8', '<i1' '|u1' '<i2' '<u2' '<i4' '<u4' '<i8' '<u8' and '|b1',
-// converted to T with static_cast (so int64 beyond 2^24 rounds when T is float; half and float
-// convert exactly). Shapes of rank 1 or more; Fortran-order arrays of rank <= 2 are transposed
-// into row-major on load, of rank > 2 refused. Big-endian ('>') data, structured dtypes, 0-d
-// arrays, truncated files and bytes after the data are io_errors that start with
-// "recfuse::io::load_npy: <path>: ". NaN and infinities load as they are (this is raw data; the
-// model loaders check finiteness). See docs/io.md.
+// converted to T (so int64 beyond 2^24 rounds when T is float; half and float convert exactly).
+// An integer T takes only values that fit: an integer in T's range or a finite floating-point
+// value whose truncation toward zero is in it; NaN, infinity or anything out of range is an
+// io_error naming the element, its value and T's range. Shapes of rank 1 or more; Fortran-order
+// arrays of rank <= 2 are transposed into row-major on load, of rank > 2 refused. Big-endian ('>')
+// data, structured dtypes, 0-d arrays, truncated files and bytes after the data are io_errors that
+// start with "recfuse::io::load_npy: <path>: ". NaN and infinities load as they are (this is raw
+// data; the model loaders check finiteness). See docs/io.md.
 #pragma once
 
 #include <bit>
@@ -119,69 +121,168 @@ inline std::size_t element_size(element_kind k) {
   return 1;
 }
 
-// Converts `count` little-endian elements of kind `k` at `src` to T.
-template <class T>
-void convert_elements(element_kind k, const unsigned char* src, std::size_t count, T* out) {
+// One source value (widened losslessly to double, int64 or uint64) into T. Floating-point T takes
+// any value (as static_cast does; NaN and infinities included). Integer T takes
+// a value only when it fits: an integer within T's range, or a finite floating-point value whose
+// truncation toward zero is within it (static_cast of anything else is undefined behaviour or
+// wraps). Returns false, leaving `out` alone, when the value does not fit.
+template <class T, class S>
+bool convert_value(S v, T& out) {
+  if constexpr (std::is_floating_point_v<T>) {
+    out = static_cast<T>(v);
+    return true;
+  } else if constexpr (std::is_floating_point_v<S>) {
+    constexpr int digits = std::numeric_limits<T>::digits;
+    // 2^digits: one past T's largest value; -2^digits is T's smallest when T is signed.
+    constexpr double hi = digits >= 64 ? 18446744073709551616.0
+                                       : static_cast<double>(std::uint64_t{1} << (digits % 64));
+    constexpr double lo = std::is_signed_v<T> ? -hi : 0.0;
+    const double t = std::trunc(static_cast<double>(v));
+    if (!(t >= lo && t < hi)) return false;  // NaN fails both
+    out = static_cast<T>(t);
+    return true;
+  } else {
+    constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+    if constexpr (std::is_signed_v<S>) {
+      if (v < 0) {
+        if constexpr (!std::is_signed_v<T>) {
+          return false;
+        } else if (v < static_cast<std::int64_t>(std::numeric_limits<T>::min())) {
+          return false;
+        }
+      } else if (static_cast<std::uint64_t>(v) > max) {
+        return false;
+      }
+    } else if (v > max) {
+      return false;
+    }
+    out = static_cast<T>(v);
+    return true;
+  }
+}
+
+// Element i of `src` (kind `k`), widened losslessly, passed to f.
+template <class F>
+decltype(auto) with_element(element_kind k, const unsigned char* src, std::size_t i, F&& f) {
   switch (k) {
     case element_kind::f16:
-      for (std::size_t i = 0; i < count; ++i)
-        out[i] = static_cast<T>(half_to_float(load_le<std::uint16_t>(src + 2 * i)));
-      return;
+      return f(static_cast<double>(half_to_float(load_le<std::uint16_t>(src + 2 * i))));
     case element_kind::bf16:
-      for (std::size_t i = 0; i < count; ++i)
-        out[i] = static_cast<T>(bfloat16_to_float(load_le<std::uint16_t>(src + 2 * i)));
-      return;
+      return f(static_cast<double>(bfloat16_to_float(load_le<std::uint16_t>(src + 2 * i))));
     case element_kind::f32:
-      if constexpr (std::is_same_v<T, float> && std::endian::native == std::endian::little) {
-        if (count) std::memcpy(out, src, count * 4);
-      } else {
-        for (std::size_t i = 0; i < count; ++i)
-          out[i] = static_cast<T>(std::bit_cast<float>(load_le<std::uint32_t>(src + 4 * i)));
-      }
-      return;
+      return f(static_cast<double>(std::bit_cast<float>(load_le<std::uint32_t>(src + 4 * i))));
     case element_kind::f64:
-      if constexpr (std::is_same_v<T, double> && std::endian::native == std::endian::little) {
-        if (count) std::memcpy(out, src, count * 8);
-      } else {
-        for (std::size_t i = 0; i < count; ++i)
-          out[i] = static_cast<T>(std::bit_cast<double>(load_le<std::uint64_t>(src + 8 * i)));
-      }
-      return;
+      return f(std::bit_cast<double>(load_le<std::uint64_t>(src + 8 * i)));
     case element_kind::i8:
-      for (std::size_t i = 0; i < count; ++i)
-        out[i] = static_cast<T>(static_cast<std::int8_t>(src[i]));
-      return;
+      return f(static_cast<std::int64_t>(static_cast<std::int8_t>(src[i])));
     case element_kind::u8:
-      for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<T>(src[i]);
-      return;
+      return f(static_cast<std::uint64_t>(src[i]));
     case element_kind::boolean:
-      for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<T>(src[i] != 0);
-      return;
+      return f(static_cast<std::uint64_t>(src[i] != 0));
     case element_kind::i16:
-      for (std::size_t i = 0; i < count; ++i)
-        out[i] = static_cast<T>(static_cast<std::int16_t>(load_le<std::uint16_t>(src + 2 * i)));
-      return;
+      return f(static_cast<std::int64_t>(
+          static_cast<std::int16_t>(load_le<std::uint16_t>(src + 2 * i))));
     case element_kind::u16:
-      for (std::size_t i = 0; i < count; ++i)
-        out[i] = static_cast<T>(load_le<std::uint16_t>(src + 2 * i));
-      return;
+      return f(static_cast<std::uint64_t>(load_le<std::uint16_t>(src + 2 * i)));
     case element_kind::i32:
-      for (std::size_t i = 0; i < count; ++i)
-        out[i] = static_cast<T>(static_cast<std::int32_t>(load_le<std::uint32_t>(src + 4 * i)));
-      return;
+      return f(static_cast<std::int64_t>(
+          static_cast<std::int32_t>(load_le<std::uint32_t>(src + 4 * i))));
     case element_kind::u32:
-      for (std::size_t i = 0; i < count; ++i)
-        out[i] = static_cast<T>(load_le<std::uint32_t>(src + 4 * i));
-      return;
+      return f(static_cast<std::uint64_t>(load_le<std::uint32_t>(src + 4 * i)));
     case element_kind::i64:
-      for (std::size_t i = 0; i < count; ++i)
-        out[i] = static_cast<T>(static_cast<std::int64_t>(load_le<std::uint64_t>(src + 8 * i)));
-      return;
+      return f(static_cast<std::int64_t>(load_le<std::uint64_t>(src + 8 * i)));
     case element_kind::u64:
-      for (std::size_t i = 0; i < count; ++i)
-        out[i] = static_cast<T>(load_le<std::uint64_t>(src + 8 * i));
-      return;
+      break;
   }
+  return f(load_le<std::uint64_t>(src + 8 * i));
+}
+
+// The value of element i as text, for error messages.
+inline std::string element_text(element_kind k, const unsigned char* src, std::size_t i) {
+  return with_element(k, src, i, [](auto v) { return recfuse::detail::concat(v); });
+}
+
+// T's range as text, "[-128, 127]", for error messages.
+template <class T>
+std::string range_text() {
+  return recfuse::detail::concat("[", +std::numeric_limits<T>::min(), ", ",
+                                 +std::numeric_limits<T>::max(), "]");
+}
+
+template <class T, class Load>
+std::size_t convert_loop(std::size_t count, T* out, Load load) {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!convert_value(load(i), out[i])) return i;
+  }
+  return count;
+}
+
+// Converts `count` little-endian elements of kind `k` at `src` to T. Returns `count`, or the
+// index of the first element that does not fit in T (see convert_value; only an integer T can
+// refuse a value), with the elements before it converted.
+template <class T>
+std::size_t convert_elements(element_kind k, const unsigned char* src, std::size_t count, T* out) {
+  if constexpr (std::is_floating_point_v<T> && std::endian::native == std::endian::little) {
+    if ((k == element_kind::f32 && std::is_same_v<T, float>) ||
+        (k == element_kind::f64 && std::is_same_v<T, double>)) {
+      if (count) std::memcpy(out, src, count * sizeof(T));
+      return count;
+    }
+  }
+  switch (k) {
+    case element_kind::f16:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return half_to_float(load_le<std::uint16_t>(src + 2 * i));
+      });
+    case element_kind::bf16:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return bfloat16_to_float(load_le<std::uint16_t>(src + 2 * i));
+      });
+    case element_kind::f32:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return std::bit_cast<float>(load_le<std::uint32_t>(src + 4 * i));
+      });
+    case element_kind::f64:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return std::bit_cast<double>(load_le<std::uint64_t>(src + 8 * i));
+      });
+    case element_kind::i8:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return static_cast<std::int64_t>(static_cast<std::int8_t>(src[i]));
+      });
+    case element_kind::u8:
+      return convert_loop(count, out,
+                          [src](std::size_t i) { return static_cast<std::uint64_t>(src[i]); });
+    case element_kind::boolean:
+      return convert_loop(count, out,
+                          [src](std::size_t i) { return static_cast<std::uint64_t>(src[i] != 0); });
+    case element_kind::i16:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return static_cast<std::int64_t>(
+            static_cast<std::int16_t>(load_le<std::uint16_t>(src + 2 * i)));
+      });
+    case element_kind::u16:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return static_cast<std::uint64_t>(load_le<std::uint16_t>(src + 2 * i));
+      });
+    case element_kind::i32:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return static_cast<std::int64_t>(
+            static_cast<std::int32_t>(load_le<std::uint32_t>(src + 4 * i)));
+      });
+    case element_kind::u32:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return static_cast<std::uint64_t>(load_le<std::uint32_t>(src + 4 * i));
+      });
+    case element_kind::i64:
+      return convert_loop(count, out, [src](std::size_t i) {
+        return static_cast<std::int64_t>(load_le<std::uint64_t>(src + 8 * i));
+      });
+    case element_kind::u64:
+      break;
+  }
+  return convert_loop(count, out,
+                      [src](std::size_t i) { return load_le<std::uint64_t>(src + 8 * i); });
 }
 
 // The element count of `shape` when it fits in `available_bytes` / `element_bytes`; false when
@@ -436,7 +537,8 @@ void write_npy(const char* fn, const std::filesystem::path& path, const std::vec
 
 template <class T>
 tensor<T> read_npy(const char* fn, const std::filesystem::path& path) {
-  static_assert(std::is_arithmetic_v<T>, "recfuse::io::load_npy: T must be an arithmetic type");
+  static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>,
+                "recfuse::io::load_npy: T must be a floating-point or integer type (not bool)");
   const file_buffer file = read_file(fn, path);
   const auto p = reinterpret_cast<const unsigned char*>(file.begin());
   const std::size_t size = file.size;
@@ -511,12 +613,22 @@ tensor<T> read_npy(const char* fn, const std::filesystem::path& path) {
   t.shape = h.shape;
   t.data.resize(count);
   const unsigned char* src = p + prefix + header_len;
+  const auto convert = [&](T* out) {
+    const std::size_t bad = convert_elements(kind, src, count, out);
+    if (bad != count) {
+      throw_error<io_error>(
+          fn, path, ": element ", bad,
+          h.fortran_order && h.shape.size() == 2 ? " (in the file's column-major order)" : "",
+          " of '", h.descr, "' data is ", element_text(kind, src, bad),
+          ", which does not fit in the requested integer type (range ", range_text<T>(), ")");
+    }
+  };
   if (!h.fortran_order || h.shape.size() < 2) {
-    convert_elements(kind, src, count, t.data.data());
+    convert(t.data.data());
   } else {
     // Column-major rows x cols: element (i, j) sits at j * rows + i.
     std::vector<T> col_major(count);
-    convert_elements(kind, src, count, col_major.data());
+    convert(col_major.data());
     const auto rows = static_cast<std::size_t>(h.shape[0]);
     const auto cols = static_cast<std::size_t>(h.shape[1]);
     for (std::size_t i = 0; i < rows; ++i) {
@@ -550,14 +662,19 @@ void save_npy(const std::filesystem::path& path, vector_view<T> v) {
 template <class T>
 void save_npy(const std::filesystem::path& path, const tensor<T>& t) {
   constexpr const char* fn = "recfuse::io::save_npy";
-  index_t count = 1;
   for (const index_t d : t.shape) {
     if (d < 0)
       recfuse::detail::throw_error<shape_error>(fn, "negative extent in shape ",
                                                 detail::shape_text(t.shape));
-    count = d == 0 ? 0 : (count > std::numeric_limits<index_t>::max() / d ? -1 : count * d);
   }
-  if (t.shape.empty() || count != t.size()) {
+  // The byte count must fit in size_t, as load_npy requires (overflow-checked, no sentinel).
+  std::size_t count = 0;
+  if (!detail::element_count_within(t.shape, sizeof(T), std::numeric_limits<std::size_t>::max(),
+                                    count)) {
+    recfuse::detail::throw_error<shape_error>(fn, "shape ", detail::shape_text(t.shape),
+                                              " is too large (its size in bytes overflows)");
+  }
+  if (t.shape.empty() || count != t.data.size()) {
     recfuse::detail::throw_error<shape_error>(fn, "shape ", detail::shape_text(t.shape),
                                               " does not match the ", t.size(),
                                               " elements (rank must be at least 1)");
@@ -565,8 +682,9 @@ void save_npy(const std::filesystem::path& path, const tensor<T>& t) {
   detail::write_npy<T>(fn, path, t.shape, t.data.data(), 1, t.size(), t.size());
 }
 
-// Reads a .npy file into T (float or double usually; any arithmetic type works). io_error on
-// any problem with the file; see the top of this header.
+// Reads a .npy file into T (float or double usually; any arithmetic type works, an integer T
+// refusing values that do not fit). io_error on any problem with the file; see the top of this
+// header.
 template <class T = float>
 tensor<T> load_npy(const std::filesystem::path& path) {
   return detail::read_npy<T>("recfuse::io::load_npy", path);

@@ -11,7 +11,9 @@
 // then the byte buffer; offsets are relative to the buffer's start. Writing: F32 (float) or F64
 // (double) tensors sorted by name, laid out back to back in that order, the header padded with
 // spaces to a multiple of 8 bytes (as the reference implementation does). Reading: F16, BF16,
-// F32, F64, I8, U8, I16, U16, I32, U32, I64, U64 and BOOL, converted to T. Loading validates
+// F32, F64, I8, U8, I16, U16, I32, U32, I64, U64 and BOOL, converted to T (an integer T takes
+// only values that fit: integers in its range, finite floating-point values whose truncation is
+// in it; anything else is an io_error naming the tensor and the element). Loading validates
 // like the reference implementation: N below 100 MB and within the file, the JSON (a strict
 // parser; duplicate names are errors), each dtype and shape, end - begin == elements * size,
 // and the tensors tiling the buffer exactly (sorted by offset, each starting where the last
@@ -347,8 +349,9 @@ inline bool safetensors_dtype(std::string_view name, element_kind& k) {
 
 template <class T>
 safetensors_file<T> read_safetensors(const char* fn, const std::filesystem::path& path) {
-  static_assert(std::is_arithmetic_v<T>,
-                "recfuse::io::load_safetensors: T must be an arithmetic type");
+  static_assert(
+      std::is_arithmetic_v<T> && !std::is_same_v<T, bool>,
+      "recfuse::io::load_safetensors: T must be a floating-point or integer type (not bool)");
   const file_buffer file = read_file(fn, path);
   const auto p = reinterpret_cast<const unsigned char*>(file.begin());
   const std::size_t size = file.size;
@@ -507,7 +510,13 @@ safetensors_file<T> read_safetensors(const char* fn, const std::filesystem::path
     t.shape = s.shape;
     const std::size_t count = static_cast<std::size_t>((s.end - s.begin) / element_size(s.kind));
     t.data.resize(count);
-    convert_elements(s.kind, buffer + s.begin, count, t.data.data());
+    const std::size_t bad = convert_elements(s.kind, buffer + s.begin, count, t.data.data());
+    if (bad != count) {
+      throw_error<io_error>(fn, path, ": tensor \"", *s.name, "\": element ", bad, " is ",
+                            element_text(s.kind, buffer + s.begin, bad),
+                            ", which does not fit in the requested integer type (range ",
+                            range_text<T>(), ")");
+    }
     out.tensors.emplace(*s.name, std::move(t));
   }
   return out;

@@ -5,11 +5,12 @@
 //   auto net2 = recfuse::nn::load_mlp<float>("scorer.safetensors");
 //   auto net3 = recfuse::nn::load_mlp<float>("torch_export.safetensors", {relu, relu, sigmoid});
 //
-// A path ending in ".safetensors" is one safetensors file: layer l is written as "{2l}.weight"
-// (out x in) and "{2l}.bias" (out), the keys of torch.nn.Sequential(Linear, ReLU, Linear, ...)
-// .state_dict(), with metadata "recfuse.activations" = "relu,relu,identity" and "format" =
-// "pt". Any other path is a directory holding "{l}.weight.npy", "{l}.bias.npy" (l = 0, 1, ...)
-// and "activations.txt" (the same comma-separated list). The directory is written whole into a
+// A path ending in ".safetensors" (with no trailing '/') is one safetensors file: layer l is
+// written as "{2l}.weight" (out x in) and "{2l}.bias" (out), the keys of
+// torch.nn.Sequential(Linear, ReLU, Linear, ...) .state_dict(), with metadata "recfuse.activations"
+// = "relu,relu,identity" and "format" = "pt". Any other path, and any path with a trailing '/'
+// ("model.safetensors/" too), is a directory holding "{l}.weight.npy", "{l}.bias.npy" (l = 0, 1,
+// ...) and "activations.txt" (the same comma-separated list). The directory is written whole into a
 // temporary sibling and renamed into place; an existing directory at the path is replaced only
 // when it holds nothing but such files (otherwise io_error), and during the swap there is a
 // moment when the path does not exist.
@@ -434,8 +435,10 @@ void save_mlp(const std::filesystem::path& path, const mlp<T>& net) {
     recfuse::detail::throw_error<value_error>(fn, "the mlp is empty (default-constructed)");
   }
   std::filesystem::path target = path;
-  if (target.filename().empty() && target.has_parent_path()) target = target.parent_path();
-  const bool torch = detail::is_safetensors_path(target);
+  // A trailing separator always means a directory, even after ".safetensors".
+  const bool trailing_separator = target.filename().empty() && target.has_parent_path();
+  if (trailing_separator) target = target.parent_path();
+  const bool torch = !trailing_separator && detail::is_safetensors_path(target);
   detail::check_finite_for_save(fn, net, torch);
   if (!torch) return detail::save_mlp_directory(fn, target, net);
   std::vector<io::named_tensor<T>> tensors;

@@ -10,7 +10,9 @@
 // When the last layer's activation is sigmoid and the loss is bce, train_step backpropagates the
 // combined, numerically stable gradient (o - t) / count at the last layer's pre-activation (as
 // torch's BCEWithLogitsLoss does) instead of going through the clamp and the sigmoid's
-// derivative.
+// derivative. bce targets must lie in [0, 1]: loss_and_gradient, train_step and train refuse
+// any other value (NaN included) with a value_error naming the entry, e.g.
+// "recfuse::nn::train: y(3, 0) is 1.5; loss::bce needs targets in [0, 1]".
 //
 // Adam is torch.optim.Adam (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8): weight_decay is
 // added to the gradient as L2 (not AdamW), m and v are kept in T like PyTorch keeps them in the
@@ -45,18 +47,33 @@ enum class loss { mse, bce };
 
 inline const char* loss_name(loss l) { return l == loss::mse ? "mse" : "bce"; }
 
-// Mean loss over all entries of output vs target; grad (same shape) = d loss / d output.
+namespace impl {
+
+// True when t is a valid bce target: a probability in [0, 1] (NaN is not).
+inline bool bce_target(double t) { return t >= 0.0 && t <= 1.0; }
+
+[[noreturn]] inline void bad_bce_target(const char* fn, const char* name, index_t i, index_t j,
+                                        double t) {
+  ::recfuse::detail::throw_error<value_error>(fn, name, "(", i, ", ", j, ") is ", t,
+                                              "; loss::bce needs targets in [0, 1]");
+}
+
+// value_error naming fn, `name`(i, j) and the value for the first target outside [0, 1].
 template <class T>
-double loss_and_gradient(loss kind, matrix_view<const std::type_identity_t<T>> output,
-                         matrix_view<const std::type_identity_t<T>> target, matrix_view<T> grad) {
-  constexpr const char* fn = "recfuse::nn::loss_and_gradient";
-  ::recfuse::detail::check_matrix(fn, "output", output);
-  ::recfuse::detail::check_matrix(fn, "target", target);
-  ::recfuse::detail::check_matrix(fn, "grad", grad);
-  ::recfuse::detail::check_same(fn, "target.rows()", target.rows(), "output.rows()", output.rows());
-  ::recfuse::detail::check_same(fn, "target.cols()", target.cols(), "output.cols()", output.cols());
-  ::recfuse::detail::check_same(fn, "grad.rows()", grad.rows(), "output.rows()", output.rows());
-  ::recfuse::detail::check_same(fn, "grad.cols()", grad.cols(), "output.cols()", output.cols());
+void check_bce_targets(const char* fn, const char* name, matrix_view<const T> target) {
+  for (index_t i = 0; i < target.rows(); ++i) {
+    for (index_t j = 0; j < target.cols(); ++j) {
+      if (!bce_target(static_cast<double>(target(i, j)))) {
+        bad_bce_target(fn, name, i, j, static_cast<double>(target(i, j)));
+      }
+    }
+  }
+}
+
+// loss_and_gradient without the checks (shapes agree, bce targets are in [0, 1]).
+template <class T>
+double loss_and_gradient_unchecked(loss kind, matrix_view<const T> output,
+                                   matrix_view<const T> target, matrix_view<T> grad) {
   const index_t count = output.rows() * output.cols();
   if (count == 0) return 0.0;
   const double inv = 1.0 / static_cast<double>(count);
@@ -77,6 +94,25 @@ double loss_and_gradient(loss kind, matrix_view<const std::type_identity_t<T>> o
     }
   }
   return total * inv;
+}
+
+}  // namespace impl
+
+// Mean loss over all entries of output vs target; grad (same shape) = d loss / d output.
+// value_error (nothing written) for a bce target outside [0, 1].
+template <class T>
+double loss_and_gradient(loss kind, matrix_view<const std::type_identity_t<T>> output,
+                         matrix_view<const std::type_identity_t<T>> target, matrix_view<T> grad) {
+  constexpr const char* fn = "recfuse::nn::loss_and_gradient";
+  ::recfuse::detail::check_matrix(fn, "output", output);
+  ::recfuse::detail::check_matrix(fn, "target", target);
+  ::recfuse::detail::check_matrix(fn, "grad", grad);
+  ::recfuse::detail::check_same(fn, "target.rows()", target.rows(), "output.rows()", output.rows());
+  ::recfuse::detail::check_same(fn, "target.cols()", target.cols(), "output.cols()", output.cols());
+  ::recfuse::detail::check_same(fn, "grad.rows()", grad.rows(), "output.rows()", output.rows());
+  ::recfuse::detail::check_same(fn, "grad.cols()", grad.cols(), "output.cols()", output.cols());
+  if (kind == loss::bce) impl::check_bce_targets(fn, "target", target);
+  return impl::loss_and_gradient_unchecked(kind, output, target, grad);
 }
 
 struct adam_options {
@@ -183,6 +219,36 @@ struct train_report {
   std::vector<double> epoch_loss;
 };
 
+namespace impl {
+
+// train_step without the checks (train has made them for the whole data).
+template <class Policy, class T>
+double train_step_unchecked(const Policy& policy, mlp<T>& net, adam<T>& opt, mlp_workspace<T>& ws,
+                            matrix_view<const T> x, matrix_view<const T> y, loss kind) {
+  const index_t batch = x.rows(), outputs = net.outputs();
+  const matrix_view<const T> out = forward_train(policy, net, x, ws);
+  matrix_view<T> grad(reserve_buffer(ws.grad_output_, batch * outputs), batch, outputs);
+  const double value = loss_and_gradient_unchecked(kind, out, y, grad);
+  const bool combined =
+      kind == loss::bce && net.layer_activation(net.layers() - 1) == activation::sigmoid;
+  if (combined) {
+    const double inv = 1.0 / static_cast<double>(batch * outputs);
+    for (index_t i = 0; i < batch; ++i) {
+      for (index_t j = 0; j < outputs; ++j) {
+        grad(i, j) = static_cast<T>((static_cast<double>(out(i, j)) - y(i, j)) * inv);
+      }
+    }
+  }
+  vector_view<T> gp(reserve_buffer(ws.grad_parameters_, net.parameter_count()),
+                    net.parameter_count());
+  backward_impl(policy, static_cast<const mlp<T>&>(net), ws, matrix_view<const T>(grad), gp,
+                matrix_view<T>{}, combined);
+  opt.step(policy, net.parameters(), vector_view<const T>(gp));
+  return value;
+}
+
+}  // namespace impl
+
 // One mini-batch: forward_train, loss and its gradient, backward, one Adam step. Returns the
 // batch's loss (before the update).
 template <class Policy, class T>
@@ -197,26 +263,8 @@ double train_step(const Policy& policy, mlp<T>& net, adam<T>& opt, mlp_workspace
   ::recfuse::detail::check_same(fn, "the optimizer's parameter_count", opt.parameter_count(),
                                 "the mlp's parameter_count()", net.parameter_count());
   if (x.rows() == 0) ::recfuse::detail::throw_error<value_error>(fn, "the batch has no rows");
-  const index_t batch = x.rows(), outputs = net.outputs();
-  const matrix_view<const T> out = forward_train(policy, net, x, ws);
-  matrix_view<T> grad(impl::reserve_buffer(ws.grad_output_, batch * outputs), batch, outputs);
-  const double value = loss_and_gradient(kind, out, y, grad);
-  const bool combined =
-      kind == loss::bce && net.layer_activation(net.layers() - 1) == activation::sigmoid;
-  if (combined) {
-    const double inv = 1.0 / static_cast<double>(batch * outputs);
-    for (index_t i = 0; i < batch; ++i) {
-      for (index_t j = 0; j < outputs; ++j) {
-        grad(i, j) = static_cast<T>((static_cast<double>(out(i, j)) - y(i, j)) * inv);
-      }
-    }
-  }
-  vector_view<T> gp(impl::reserve_buffer(ws.grad_parameters_, net.parameter_count()),
-                    net.parameter_count());
-  impl::backward_impl(policy, static_cast<const mlp<T>&>(net), ws, matrix_view<const T>(grad), gp,
-                      matrix_view<T>{}, combined);
-  opt.step(policy, net.parameters(), vector_view<const T>(gp));
-  return value;
+  if (kind == loss::bce) impl::check_bce_targets(fn, "y", y);
+  return impl::train_step_unchecked(policy, net, opt, ws, x, y, kind);
 }
 
 template <class Policy, class T>
@@ -236,6 +284,7 @@ train_report train(const Policy& policy, mlp<T>& net, matrix_view<const std::typ
                                                 ", need a finite value > 0");
   }
   const index_t n = x.rows();
+  const bool bce = o.loss_kind == loss::bce;
   for (index_t i = 0; i < n; ++i) {
     for (index_t j = 0; j < x.cols(); ++j) {
       if (!std::isfinite(x(i, j))) {
@@ -245,6 +294,9 @@ train_report train(const Policy& policy, mlp<T>& net, matrix_view<const std::typ
     for (index_t j = 0; j < y.cols(); ++j) {
       if (!std::isfinite(y(i, j))) {
         ::recfuse::detail::throw_error<value_error>(fn, "y(", i, ", ", j, ") is ", y(i, j));
+      }
+      if (bce && !impl::bce_target(static_cast<double>(y(i, j)))) {
+        impl::bad_bce_target(fn, "y", i, j, static_cast<double>(y(i, j)));
       }
     }
   }
@@ -283,7 +335,8 @@ train_report train(const Policy& policy, mlp<T>& net, matrix_view<const std::typ
         xv = matrix_view<const T>(x.row(b), rows, x.cols(), x.stride());
         yv = matrix_view<const T>(y.row(b), rows, y.cols(), y.stride());
       }
-      total += train_step(policy, net, opt, ws, xv, yv, o.loss_kind) * static_cast<double>(rows);
+      total += impl::train_step_unchecked(policy, net, opt, ws, xv, yv, o.loss_kind) *
+               static_cast<double>(rows);
     }
     report.epoch_loss.push_back(total / static_cast<double>(n));
   }
