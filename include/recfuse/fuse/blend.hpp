@@ -28,8 +28,8 @@
 #include <cmath>
 #include <cstddef>
 #include <span>
-#include <vector>
 #include <type_traits>
+#include <vector>
 
 #include "recfuse/core/config.hpp"
 #include "recfuse/core/errors.hpp"

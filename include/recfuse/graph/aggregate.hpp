@@ -18,8 +18,8 @@
 // - The graph is a multigraph: a repeated edge counts once per entry; an explicit self loop is an
 //   ordinary edge (gcn adds its own loop on top).
 // - NaN or infinity in x propagates (max: a NaN among the neighbours gives NaN). With
-//   options.weighted, a NaN or infinite weight is a value_error for mean and gcn (the normaliser would be
-//   NaN), and so is a gcn row with 1 + sum of weights <= 0; negative weights are otherwise
+//   options.weighted, a NaN or infinite weight is a value_error for mean and gcn (the normaliser
+//   would be NaN), and so is a gcn row with 1 + sum of weights <= 0; negative weights are otherwise
 //   allowed; sum and max use the weights as given.
 // - out must not overlap x.
 //

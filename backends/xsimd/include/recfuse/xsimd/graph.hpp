@@ -22,9 +22,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <type_traits>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "recfuse/graph/aggregate.hpp"
