@@ -205,29 +205,55 @@ ranking_setup make_ranking(const dataset& d, const recfuse::interactions<float>&
   return r;
 }
 
-// Scores every (user, candidate) pair block by block and keeps each user's top k.
-//   mode 0: factorization (mu + b_u + b_i + p_u q_i)
-//   mode 1: fused rating blended with the co-occurrence relevance (weight a on the rating)
+// Scores every (user, candidate) pair block by block and keeps each user's top k, for
+// `rankings` score functions at once: score_block(u0, n, scores) fills scores[r] (n x items) for
+// each r, so the work they share (the fusion's inputs) is done once per block.
 template <class Score>
-std::vector<index_t> rank_all(const cpu_policy& cpu, const ranking_setup& r, index_t k,
-                              Score&& score_block) {
+std::vector<std::vector<index_t>> rank_all(const cpu_policy& cpu, const ranking_setup& r, index_t k,
+                                           std::size_t rankings, Score&& score_block) {
   constexpr index_t block = 64;
-  std::vector<index_t> recs(static_cast<std::size_t>(r.users * k), -1);
-  std::vector<float> scores;
+  std::vector<std::vector<index_t>> recs(
+      rankings, std::vector<index_t>(static_cast<std::size_t>(r.users * k), -1));
+  std::vector<std::vector<float>> scores(rankings);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
   for (index_t u0 = 0; u0 < r.users; u0 += block) {
     const index_t n = std::min(block, r.users - u0);
-    scores.assign(static_cast<std::size_t>(n * r.items), 0.0f);
-    score_block(u0, n, scores.data());
-    const float nan = std::numeric_limits<float>::quiet_NaN();
-    for (index_t u = u0; u < u0 + n; ++u) {
-      for (index_t e = r.seen.offsets[u]; e < r.seen.offsets[u + 1]; ++e)
-        if (r.seen.indices[e] < r.items) scores[(u - u0) * r.items + r.seen.indices[e]] = nan;
+    for (auto& sc : scores) sc.assign(static_cast<std::size_t>(n * r.items), 0.0f);
+    score_block(u0, n, scores);
+    for (std::size_t q = 0; q < rankings; ++q) {
+      for (index_t u = u0; u < u0 + n; ++u) {
+        for (index_t e = r.seen.offsets[u]; e < r.seen.offsets[u + 1]; ++e)
+          if (r.seen.indices[e] < r.items) scores[q][(u - u0) * r.items + r.seen.indices[e]] = nan;
+      }
+      const auto top =
+          recfuse::topk(cpu, recfuse::matrix_view<const float>(scores[q].data(), n, r.items), k);
+      std::copy(top.indices.begin(), top.indices.end(), recs[q].begin() + u0 * k);
     }
-    const auto top =
-        recfuse::topk(cpu, recfuse::matrix_view<const float>(scores.data(), n, r.items), k);
-    std::copy(top.indices.begin(), top.indices.end(), recs.begin() + u0 * k);
   }
   return recs;
+}
+
+void fused_ranking_block(const cpu_policy& cpu, const signals& s,
+                         const recfuse::fuse::learned_fusion<float>& fusion, index_t u0, index_t n,
+                         index_t items, std::vector<float>& rating, std::vector<float>& relevance);
+
+// The fused rankings for each ranking weight a: blend(a, z(fused rating), z(relevance)).
+std::vector<std::vector<index_t>> fused_rankings(const cpu_policy& cpu, const ranking_setup& r,
+                                                 index_t k, const signals& s,
+                                                 const recfuse::fuse::learned_fusion<float>& fusion,
+                                                 const std::vector<double>& weights) {
+  return rank_all(cpu, r, k, weights.size(),
+                  [&](index_t u0, index_t n, std::vector<std::vector<float>>& out) {
+                    std::vector<float> rating, relevance;
+                    fused_ranking_block(cpu, s, fusion, u0, n, r.items, rating, relevance);
+                    const index_t len = n * r.items;
+                    for (std::size_t q = 0; q < weights.size(); ++q) {
+                      recfuse::fuse::blend(cpu, weights[q],
+                                           recfuse::vector_view<const float>(rating.data(), len),
+                                           recfuse::vector_view<const float>(relevance.data(), len),
+                                           recfuse::vector_view<float>(out[q].data(), len));
+                    }
+                  });
 }
 
 // NaN (printed as null) when no user has a relevant item to rank.
@@ -355,17 +381,10 @@ int main(int argc, char** argv) {
     {
       const auto setup = make_ranking(d, fit, blend, d.train.items);
       double best = -1;
-      std::vector<std::vector<float>> rating_blocks, relevance_blocks;
-      for (double w : weights) {
-        const auto recs = rank_all(cpu, setup, k, [&](index_t u0, index_t n, float* out) {
-          std::vector<float> rating, relevance;
-          fused_ranking_block(cpu, sa, fusion, u0, n, setup.items, rating, relevance);
-          recfuse::fuse::blend(cpu, w,
-                               recfuse::vector_view<const float>(rating.data(), n * setup.items),
-                               recfuse::vector_view<const float>(relevance.data(), n * setup.items),
-                               recfuse::vector_view<float>(out, n * setup.items));
-        });
-        const double v = ndcg(cpu, setup, recs, k);
+      const auto recs = fused_rankings(cpu, setup, k, sa, fusion, weights);
+      for (std::size_t q = 0; q < weights.size(); ++q) {
+        const double w = weights[q];
+        const double v = ndcg(cpu, setup, recs[q], k);
         std::printf("  ranking weight a = %.2f: ndcg@10 %.4f on the held-out ratings\n", w, v);
         if (v > best) best = v, best_a = w;
       }
@@ -400,20 +419,14 @@ int main(int argc, char** argv) {
                 rmse_fused);
 
     const auto setup = make_ranking(d, d.train, d.test, d.train.items);
-    const auto mf_recs = rank_all(cpu, setup, k, [&](index_t u0, index_t n, float* out) {
-      for (index_t u = 0; u < n; ++u)
-        for (index_t i = 0; i < setup.items; ++i)
-          out[u * setup.items + i] = sb.mf.predict(u0 + u, i);
-    });
+    const auto mf_recs = rank_all(cpu, setup, k, 1,
+                                  [&](index_t u0, index_t n, std::vector<std::vector<float>>& out) {
+                                    for (index_t u = 0; u < n; ++u)
+                                      for (index_t i = 0; i < setup.items; ++i)
+                                        out[0][u * setup.items + i] = sb.mf.predict(u0 + u, i);
+                                  })[0];
     const double ndcg_mf = ndcg(cpu, setup, mf_recs, k);
-    const auto fused_recs = rank_all(cpu, setup, k, [&](index_t u0, index_t n, float* out) {
-      std::vector<float> rating, relevance;
-      fused_ranking_block(cpu, sb, fusion, u0, n, setup.items, rating, relevance);
-      recfuse::fuse::blend(cpu, best_a,
-                           recfuse::vector_view<const float>(rating.data(), n * setup.items),
-                           recfuse::vector_view<const float>(relevance.data(), n * setup.items),
-                           recfuse::vector_view<float>(out, n * setup.items));
-    });
+    const auto fused_recs = fused_rankings(cpu, setup, k, sb, fusion, {best_a})[0];
     const double ndcg_fused = ndcg(cpu, setup, fused_recs, k);
     std::printf("ndcg@10: factorization %.4f, fused %.4f (ranking weight a = %.2f)\n", ndcg_mf,
                 ndcg_fused, best_a);

@@ -28,6 +28,7 @@ using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 namespace {
+using test::same_bits;
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -47,12 +48,6 @@ int temp_files(const fs::path& dir) {
     if (e.path().filename().string().find(".tmp.") != std::string::npos) ++n;
   }
   return n;
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 template <class T>

@@ -44,19 +44,6 @@ std::string make_npy(int major, const std::string& dict, const std::string& data
   return out + header + data;
 }
 
-template <class U>
-std::string le_bytes(const std::vector<U>& v) {
-  std::string s(v.size() * sizeof(U), '\0');
-  if (!v.empty()) std::memcpy(s.data(), v.data(), s.size());  // the test machines are little-endian
-  return s;
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("save_npy/load_npy: bit-exact round trips", "[io][npy]", float, double) {
@@ -76,7 +63,7 @@ TEMPLATE_TEST_CASE("save_npy/load_npy: bit-exact round trips", "[io][npy]", floa
     io::save_npy(dir / "m.npy", matrix_view<const T>(v.data(), rows, cols));
     const auto t = io::load_npy<T>(dir / "m.npy");
     CHECK(t.shape == std::vector<index_t>{rows, cols});
-    CHECK(same_bits(t.data, v));
+    CHECK(test::same_bits(t.data, v));
     CHECK(t.rows() == rows);
     CHECK(t.cols() == cols);
     CHECK(t.matrix().rows() == rows);
@@ -99,7 +86,7 @@ TEMPLATE_TEST_CASE("save_npy/load_npy: bit-exact round trips", "[io][npy]", floa
     io::save_npy(dir / "v.npy", vector_view<const T>(v.data(), 4));
     const auto t = io::load_npy<T>(dir / "v.npy");
     CHECK(t.shape == std::vector<index_t>{4});
-    CHECK(same_bits(t.data, v));
+    CHECK(test::same_bits(t.data, v));
     CHECK(t.rows() == 1);  // a 1-D array is one row
     CHECK(t.cols() == 4);
     CHECK_THAT(test::read_bytes(dir / "v.npy"), Contains("'shape': (4,)"));
@@ -194,11 +181,11 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
   const auto p = dir / "h.npy";
   SECTION("version 2.0 and 3.0") {
     test::write_bytes(p, make_npy(2, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
-                                  le_bytes(std::vector<double>{0.25, -8})));
+                                  test::le_bytes(std::vector<double>{0.25, -8})));
     CHECK(io::load_npy<double>(p).data == std::vector<double>{0.25, -8});
     test::write_bytes(
         p, make_npy(3, "{\"descr\": \"<f4\", \"shape\": (1, 2), \"fortran_order\": False}",
-                    le_bytes(std::vector<float>{3, 4})));
+                    test::le_bytes(std::vector<float>{3, 4})));
     const auto t = io::load_npy<float>(p);
     CHECK(t.shape == std::vector<index_t>{1, 2});
     CHECK(t.data == std::vector<float>{3, 4});
@@ -208,8 +195,8 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
     // 0x8000 = -0, 0x3c00 = 1, 0xc000 = -2, 0x7bff = 65504
     test::write_bytes(
         p, make_npy(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (9,), }",
-                    le_bytes(std::vector<std::uint16_t>{0x0001, 0x03ff, 0x7c00, 0xfc00, 0x7e00,
-                                                        0x8000, 0x3c00, 0xc000, 0x7bff})));
+                    test::le_bytes(std::vector<std::uint16_t>{
+                        0x0001, 0x03ff, 0x7c00, 0xfc00, 0x7e00, 0x8000, 0x3c00, 0xc000, 0x7bff})));
     const auto t = io::load_npy<float>(p);
     REQUIRE(t.size() == 9);
     CHECK(t.data[0] == std::ldexp(1.f, -24));
@@ -224,7 +211,7 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
   }
   SECTION("integers and booleans") {
     test::write_bytes(p, make_npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }",
-                                  le_bytes(std::vector<std::int32_t>{-7, 0, 2147483647})));
+                                  test::le_bytes(std::vector<std::int32_t>{-7, 0, 2147483647})));
     CHECK(io::load_npy<double>(p).data == std::vector<double>{-7, 0, 2147483647.0});
     test::write_bytes(p, make_npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }",
                                   std::string("\x00\xff", 2)));
@@ -236,8 +223,9 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
   SECTION("an integer T takes only values that fit") {
     const float nan = std::numeric_limits<float>::quiet_NaN();
     const float inf = std::numeric_limits<float>::infinity();
-    test::write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }",
-                                  le_bytes(std::vector<float>{3.75f, -3.75f, -0.5f, 127.9f})));
+    test::write_bytes(p,
+                      make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }",
+                               test::le_bytes(std::vector<float>{3.75f, -3.75f, -0.5f, 127.9f})));
     CHECK(io::load_npy<std::int32_t>(p).data == std::vector<std::int32_t>{3, -3, 0, 127});
     CHECK(io::load_npy<std::int8_t>(p).data == std::vector<std::int8_t>{3, -3, 0, 127});
     CHECK_THROWS_MATCHES(
@@ -246,7 +234,7 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
     for (const float bad : {nan, inf, -inf, 3e9f, -3e9f}) {
       CAPTURE(bad);
       test::write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }",
-                                    le_bytes(std::vector<float>{1, 2, bad})));
+                                    test::le_bytes(std::vector<float>{1, 2, bad})));
       CHECK_THROWS_MATCHES(
           io::load_npy<std::int32_t>(p), io_error,
           test::what_is(Contains("recfuse::io::load_npy: \"" + p.string() + "\": element 2") &&
@@ -254,41 +242,42 @@ TEST_CASE("load_npy: hand-written headers, versions and dtypes", "[io][npy]") {
       CHECK(io::load_npy<float>(p).size() == 3);  // floating-point T takes anything
     }
     test::write_bytes(p, make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
-                                  le_bytes(std::vector<double>{2147483647.5, 2147483648.0})));
+                                  test::le_bytes(std::vector<double>{2147483647.5, 2147483648.0})));
     CHECK_THROWS_WITH(io::load_npy<std::int32_t>(p),
                       Contains("element 1 of '<f8' data is 2.14748e+09"));
     CHECK(io::load_npy<std::int64_t>(p).data == std::vector<std::int64_t>{2147483647, 2147483648});
-    test::write_bytes(p, make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
-                                  le_bytes(std::vector<double>{-9223372036854775808.0, 9.3e18})));
+    test::write_bytes(
+        p, make_npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+                    test::le_bytes(std::vector<double>{-9223372036854775808.0, 9.3e18})));
     CHECK_THROWS_WITH(io::load_npy<std::int64_t>(p),
                       Contains("element 1 of '<f8' data is 9.3e+18"));
     // Integers into a narrower or unsigned integer type: range-checked, no wrapping.
     test::write_bytes(p, make_npy(1, "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }",
-                                  le_bytes(std::vector<std::int16_t>{-128, 127, 300})));
+                                  test::le_bytes(std::vector<std::int16_t>{-128, 127, 300})));
     CHECK_THROWS_WITH(io::load_npy<std::int8_t>(p),
                       Contains("element 2 of '<i2' data is 300") && Contains("[-128, 127]"));
     CHECK(io::load_npy<std::int16_t>(p).data == std::vector<std::int16_t>{-128, 127, 300});
     CHECK_THROWS_WITH(io::load_npy<std::uint32_t>(p), Contains("element 0 of '<i2' data is -128"));
     test::write_bytes(p, make_npy(1, "{'descr': '<u8', 'fortran_order': False, 'shape': (2,), }",
-                                  le_bytes(std::vector<std::uint64_t>{1, 1ULL << 63})));
+                                  test::le_bytes(std::vector<std::uint64_t>{1, 1ULL << 63})));
     CHECK_THROWS_WITH(io::load_npy<std::int64_t>(p),
                       Contains("element 1 of '<u8' data is 9223372036854775808"));
     CHECK(io::load_npy<std::uint64_t>(p).data == std::vector<std::uint64_t>{1, 1ULL << 63});
     // Fortran order: the element is counted in the file's order.
     test::write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
-                                  le_bytes(std::vector<float>{1, 2, nan, 4})));
+                                  test::le_bytes(std::vector<float>{1, 2, nan, 4})));
     CHECK_THROWS_WITH(io::load_npy<int>(p),
                       Contains("element 2 (in the file's column-major order)"));
   }
   SECTION("rank 3 loads; Fortran order of rank 1 is plain") {
     test::write_bytes(p,
                       make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2), }",
-                               le_bytes(std::vector<float>{1, 2, 3, 4})));
+                               test::le_bytes(std::vector<float>{1, 2, 3, 4})));
     const auto t = io::load_npy<float>(p);
     CHECK(t.shape == std::vector<index_t>{1, 2, 2});
     CHECK_THROWS_AS(t.matrix(), shape_error);
     test::write_bytes(p, make_npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }",
-                                  le_bytes(std::vector<float>{1, 2})));
+                                  test::le_bytes(std::vector<float>{1, 2})));
     CHECK(io::load_npy<float>(p).data == std::vector<float>{1, 2});
   }
 }
@@ -305,7 +294,7 @@ TEST_CASE("load_npy: malformed files are io_errors naming the function and file"
                       Contains(what)));
   };
   const std::string f4 = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
-  const std::string data = le_bytes(std::vector<float>{1, 2, 3, 4});
+  const std::string data = test::le_bytes(std::vector<float>{1, 2, 3, 4});
   const std::string good = make_npy(1, f4, data);
 
   fails_with("PK\x03\x04 this is a zip", "bad magic");

@@ -32,19 +32,6 @@ std::string make_st(const std::string& json, const std::string& buffer) {
   return out + json + buffer;
 }
 
-template <class U>
-std::string le_bytes(const std::vector<U>& v) {
-  std::string s(v.size() * sizeof(U), '\0');
-  if (!v.empty()) std::memcpy(s.data(), v.data(), s.size());
-  return s;
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("save_safetensors/load_safetensors: round trip with metadata", "[io][st]", float,
@@ -68,7 +55,7 @@ TEMPLATE_TEST_CASE("save_safetensors/load_safetensors: round trip with metadata"
   CHECK(f.metadata == meta);
   REQUIRE(f.tensors.size() == 5);
   CHECK(f.tensors.at("zeta.weight").shape == std::vector<index_t>{3, 4});
-  CHECK(same_bits(f.tensors.at("zeta.weight").data, a));
+  CHECK(test::same_bits(f.tensors.at("zeta.weight").data, a));
   CHECK(f.tensors.at("alpha").data == b);
   CHECK(f.tensors.at("empty").shape == std::vector<index_t>{0, 7});
   CHECK(f.tensors.at("empty").data.empty());
@@ -127,9 +114,9 @@ TEST_CASE("load_safetensors: an integer T takes only values that fit", "[io][st]
                       make_st("{\"a\":{\"dtype\":\"F64\",\"shape\":[3],\"data_offsets\":[0,24]},"
                               "\"b\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[24,32]},"
                               "\"c\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[32,34]}}",
-                              le_bytes(std::vector<double>{2.9, -2.9, x}) +
-                                  le_bytes(std::vector<std::int32_t>{-1, 7}) +
-                                  le_bytes(std::vector<std::uint16_t>{0x3f80})));
+                              test::le_bytes(std::vector<double>{2.9, -2.9, x}) +
+                                  test::le_bytes(std::vector<std::int32_t>{-1, 7}) +
+                                  test::le_bytes(std::vector<std::uint16_t>{0x3f80})));
   };
   write(100);
   const auto f = io::load_safetensors<std::int16_t>(p);
@@ -152,7 +139,7 @@ TEST_CASE("load_safetensors: an integer T takes only values that fit", "[io][st]
   CHECK_THROWS_WITH(io::load_safetensors<std::uint32_t>(p),
                     Contains("tensor \"a\": element 1 is -2.9"));
   test::write_bytes(p, make_st("{\"b\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
-                               le_bytes(std::vector<std::int32_t>{-1, 7})));
+                               test::le_bytes(std::vector<std::int32_t>{-1, 7})));
   CHECK_THROWS_WITH(io::load_safetensors<std::uint32_t>(p),
                     Contains("tensor \"b\": element 0 is -1") && Contains("range [0, 4294967295]"));
 }
@@ -189,10 +176,11 @@ TEST_CASE("load_safetensors: hand-written headers", "[io][st]") {
   test::temp_dir dir;
   const auto p = dir / "h.safetensors";
   SECTION("F16, BF16, integer dtypes, escapes, unknown fields, null metadata") {
-    const std::string buf = le_bytes(std::vector<std::uint16_t>{0x3c00, 0xfc00}) +  // F16 1, -inf
-                            le_bytes(std::vector<std::uint16_t>{0x4049, 0xbf80}) +  // BF16
-                            le_bytes(std::vector<std::int64_t>{-3, 1LL << 40}) +    // I64
-                            std::string("\x01\x00\x07", 3);                         // BOOL, U8
+    const std::string buf =
+        test::le_bytes(std::vector<std::uint16_t>{0x3c00, 0xfc00}) +  // F16 1, -inf
+        test::le_bytes(std::vector<std::uint16_t>{0x4049, 0xbf80}) +  // BF16
+        test::le_bytes(std::vector<std::int64_t>{-3, 1LL << 40}) +    // I64
+        std::string("\x01\x00\x07", 3);                               // BOOL, U8
     test::write_bytes(p,
                       make_st("{\"__metadata__\":null, \"h\\u00e9\\n\\ud83d\\ude00\": {\"dtype\":"
                               "\"F16\",\"shape\":[2],\"data_offsets\":[0,4], \"extra\": [1, {}]},"
@@ -225,7 +213,7 @@ TEST_CASE("load_safetensors: malformed files are io_errors", "[io][st]") {
         test::what_is(Contains("recfuse::io::load_safetensors: \"" + p.string() + "\": ") &&
                       Contains(what)));
   };
-  const std::string data = le_bytes(std::vector<float>{1, 2, 3, 4});
+  const std::string data = test::le_bytes(std::vector<float>{1, 2, 3, 4});
   const auto one = [](const std::string& dtype, const std::string& shape, const std::string& offs) {
     return "{\"a\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":" + offs +
            "}}";
