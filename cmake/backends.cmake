@@ -60,30 +60,19 @@ if(RECFUSE_ENABLE_CUDA)
 endif()
 
 # ---- recfuse::kokkos ----------------------------------------------------------------------------
-# Debian's Kokkos (Trilinos 13.2, Kokkos 3.4) points Kokkos::kokkos at an include folder that does
-# not exist: find Kokkos_Core.hpp and point the target there. The same fix is in recfuseConfig.
+# Kokkos 4 (scripts/install-deps.sh builds 4.6.01 from ../shared/deps with the Serial and OpenMP
+# spaces). Debian 12's Kokkos 3.4 (Trilinos) has the Serial space only and is not supported.
+set(RECFUSE_KOKKOS_MIN_VERSION 4.0)
+set(RECFUSE_KOKKOS_MAX_VERSION 5.0)
 if(RECFUSE_ENABLE_KOKKOS)
   # Kokkos' config forces CMAKE_CXX_EXTENSIONS OFF (with a warning) unless it is already off.
   if(NOT DEFINED CMAKE_CXX_EXTENSIONS)
     set(CMAKE_CXX_EXTENSIONS OFF)
   endif()
-  find_package(Kokkos REQUIRED)
-  get_target_property(recfuse_kokkos_includes Kokkos::kokkos INTERFACE_INCLUDE_DIRECTORIES)
-  set(recfuse_kokkos_includes_ok FALSE)
-  foreach(dir IN LISTS recfuse_kokkos_includes)
-    if(EXISTS "${dir}/Kokkos_Core.hpp")
-      set(recfuse_kokkos_includes_ok TRUE)
-    endif()
-  endforeach()
-  find_path(RECFUSE_KOKKOS_INCLUDE_DIR Kokkos_Core.hpp
-    HINTS ${recfuse_kokkos_includes} ${Kokkos_INCLUDE_DIRS} PATH_SUFFIXES trilinos kokkos)
-  if(NOT RECFUSE_KOKKOS_INCLUDE_DIR)
-    message(FATAL_ERROR "recfuse: Kokkos found (${Kokkos_DIR}) but not Kokkos_Core.hpp")
-  endif()
-  if(NOT recfuse_kokkos_includes_ok)
-    set_target_properties(Kokkos::kokkos PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${RECFUSE_KOKKOS_INCLUDE_DIR}")
-  endif()
-  message(STATUS "recfuse: Kokkos ${Kokkos_VERSION} (devices: ${Kokkos_DEVICES}), headers in ${RECFUSE_KOKKOS_INCLUDE_DIR}")
+  find_package(Kokkos REQUIRED CONFIG)
+  recfuse_check_version(Kokkos "${Kokkos_VERSION}" ${RECFUSE_KOKKOS_MIN_VERSION} ${RECFUSE_KOKKOS_MAX_VERSION}
+                        "${Kokkos_DIR}")
+  message(STATUS "recfuse: Kokkos ${Kokkos_VERSION} (devices: ${Kokkos_DEVICES}) from ${Kokkos_DIR}")
 
   add_library(recfuse_kokkos INTERFACE)
   add_library(recfuse::kokkos ALIAS recfuse_kokkos)

@@ -14,6 +14,11 @@ foreach(var BUILD_DIR CONSUMER_DIR WORK_DIR GENERATOR CXX_COMPILER INSTALLED_COM
 endforeach()
 string(REPLACE "," ";" installed "${INSTALLED_COMPONENTS}")
 set(prefix "${WORK_DIR}/prefix")
+# The consumer finds recfuse's dependencies where this build found them (":"-separated, as the
+# CMAKE_PREFIX_PATH environment variable takes them).
+if(DEPENDENCY_PREFIXES)
+  set(ENV{CMAKE_PREFIX_PATH} "${DEPENDENCY_PREFIXES}")
+endif()
 file(REMOVE_RECURSE "${WORK_DIR}")
 
 # run(<name> <expect: pass|fail> COMMAND ...): output in run_output
