@@ -19,7 +19,9 @@
 
 #include "recfuse/graph/aggregate.hpp"
 #include "recfuse/graph/builders.hpp"
-#include "recfuse/xsimd/graph.hpp"
+#include "recfuse/xsimd/graph/aggregate.hpp"
+#include "recfuse/xsimd/graph/builders.hpp"
+#include "recfuse/xsimd/graph/sage.hpp"
 
 namespace {
 

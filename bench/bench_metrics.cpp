@@ -11,12 +11,12 @@
 #include <random>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include "recfuse/metrics/error.hpp"
 #include "recfuse/metrics/ranking.hpp"
-#include "recfuse/xsimd/metrics.hpp"
-#include "recfuse/xsimd/ranking.hpp"
+#include "recfuse/xsimd/metrics/error.hpp"
+#include "recfuse/xsimd/metrics/ranking.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -87,7 +87,7 @@ void stream_read(benchmark::State& state) {
         s2 += batch::load_unaligned(a.data() + i + lanes);
         s3 += batch::load_unaligned(b.data() + i + lanes);
       }
-      T s = xsimd::hadd((s0 + s1) + (s2 + s3));
+      T s = xsimd::reduce_add((s0 + s1) + (s2 + s3));
       for (; i < end; ++i) s += a[static_cast<std::size_t>(i)] + b[static_cast<std::size_t>(i)];
       parts[static_cast<std::size_t>(t)] = s;
     }

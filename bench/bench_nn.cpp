@@ -15,8 +15,9 @@
 #include "recfuse/nn/gemm.hpp"
 #include "recfuse/nn/mlp.hpp"
 #include "recfuse/nn/train.hpp"
-#include "recfuse/xsimd/gemm.hpp"
-#include "recfuse/xsimd/nn.hpp"
+#include "recfuse/xsimd/nn/gemm.hpp"
+#include "recfuse/xsimd/nn/mlp.hpp"
+#include "recfuse/xsimd/nn/train.hpp"
 
 namespace {
 

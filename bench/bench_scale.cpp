@@ -13,13 +13,15 @@
 #include <random>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include "recfuse/scale/minmax_scaler.hpp"
 #include "recfuse/scale/normalize.hpp"
 #include "recfuse/scale/standard_scaler.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
-#include "recfuse/xsimd/scale.hpp"
+#include "recfuse/xsimd/scale/minmax_scaler.hpp"
+#include "recfuse/xsimd/scale/normalize.hpp"
+#include "recfuse/xsimd/scale/standard_scaler.hpp"
 
 namespace {
 
@@ -149,9 +151,9 @@ void triad(benchmark::State& state) {
   using batch = xsimd::batch<float>;
   constexpr auto lanes = static_cast<index_t>(batch::size);
   const recfuse::exec::xsimd policy{s.threads};
-  const int chunks = recfuse::simd::detail::chunk_count(policy, n, index_t{1} << 15);
+  const int chunks = recfuse::xsimd_backend::detail::chunk_count(policy, n, index_t{1} << 15);
   for (auto _ : state) {
-    recfuse::simd::detail::for_chunks(chunks, n, [&](int, index_t begin, index_t end) {
+    recfuse::xsimd_backend::detail::for_chunks(chunks, n, [&](int, index_t begin, index_t end) {
       const batch three(3.0f);
       index_t i = begin;
       for (; i + lanes <= end; i += lanes) {
@@ -175,9 +177,9 @@ void copy(benchmark::State& state) {
   using batch = xsimd::batch<float>;
   constexpr auto lanes = static_cast<index_t>(batch::size);
   const recfuse::exec::xsimd policy{s.threads};
-  const int chunks = recfuse::simd::detail::chunk_count(policy, n, index_t{1} << 15);
+  const int chunks = recfuse::xsimd_backend::detail::chunk_count(policy, n, index_t{1} << 15);
   for (auto _ : state) {
-    recfuse::simd::detail::for_chunks(chunks, n, [&](int, index_t begin, index_t end) {
+    recfuse::xsimd_backend::detail::for_chunks(chunks, n, [&](int, index_t begin, index_t end) {
       index_t i = begin;
       for (; i + lanes <= end; i += lanes)
         batch::load_unaligned(b.data() + i).store_unaligned(a.data() + i);

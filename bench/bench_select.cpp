@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "recfuse/select/topk.hpp"
-#include "recfuse/xsimd/select.hpp"
+#include "recfuse/xsimd/select/topk.hpp"
 
 namespace {
 

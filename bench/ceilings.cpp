@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -120,7 +120,7 @@ float sum_range(const float* x, std::size_t b, std::size_t e) {
     s6 += batch::load_aligned(x + i + 6 * lanes);
     s7 += batch::load_aligned(x + i + 7 * lanes);
   }
-  float s = xsimd::hadd(((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)));
+  float s = xsimd::reduce_add(((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)));
   for (; i < e; ++i) s += x[i];
   return s;
 }
@@ -162,7 +162,7 @@ float fma_chains(long iterations, float seed) {
     a10 = xsimd::fma(a10, m, c);
     a11 = xsimd::fma(a11, m, c);
   }
-  return xsimd::hadd(((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11)));
+  return xsimd::reduce_add(((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11)));
 }
 constexpr int fma_chain_count = 12;
 

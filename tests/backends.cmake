@@ -97,14 +97,17 @@ add_executable(recfuse_compile_fail_control ${compile_fail_src})
 target_link_libraries(recfuse_compile_fail_control PRIVATE recfuse::core recfuse_build_flags)
 target_compile_definitions(recfuse_compile_fail_control PRIVATE RECFUSE_COMPILE_FAIL_CASE=0)
 add_test(NAME recfuse_compile_fail_control COMMAND recfuse_compile_fail_control)
-# case number, name, the public function whose RECFUSE_NO_KERNEL must fire
-set(compile_fail_cases "1,policy_without_parent,rmse" "2,device_views_reference,rmse"
-                       "3,device_views_host_policy,mae")
+# case number, name, the regular expression the compiler's message must match
+set(compile_fail_cases "1,policy_without_parent,recfuse::rmse: no kernel serves this execution policy"
+                       "2,device_views_reference,recfuse::rmse: no kernel serves this execution policy"
+                       "3,device_views_host_policy,recfuse::mae: no kernel serves this execution policy"
+                       "4,claimed_kernel_missing,recfuse: mae_kernel: this backend lists it in its policy's native_kernels"
+                       "5,claimed_kernel_drifted,recfuse: rmse_kernel: this backend lists it in its policy's native_kernels")
 foreach(entry IN LISTS compile_fail_cases)
   string(REPLACE "," ";" parts "${entry}")
   list(GET parts 0 number)
   list(GET parts 1 case)
-  list(GET parts 2 function)
+  list(GET parts 2 expected)
   set(target recfuse_compile_fail_${case})
   add_executable(${target} EXCLUDE_FROM_ALL ${compile_fail_src})
   target_link_libraries(${target} PRIVATE recfuse::core recfuse_build_flags)
@@ -112,7 +115,7 @@ foreach(entry IN LISTS compile_fail_cases)
   add_test(NAME ${target}
            COMMAND ${CMAKE_COMMAND} --build ${PROJECT_BINARY_DIR} --target ${target} --config $<CONFIG>)
   set_tests_properties(${target} PROPERTIES
-    PASS_REGULAR_EXPRESSION "recfuse::${function}: no kernel serves this execution policy"
+    PASS_REGULAR_EXPRESSION "${expected}"
     RESOURCE_LOCK recfuse_build_tree)
 endforeach()
 
@@ -121,6 +124,8 @@ endforeach()
 # runs tests/install against it (find_package(recfuse CONFIG REQUIRED COMPONENTS ...)), and checks
 # that asking for a component this build did not install fails with recfuse's message.
 string(REPLACE ";" "," recfuse_installed_components_csv "${recfuse_enabled_components}")
+# where this build found its dependencies (the pinned prefix .cache/deps), for the consumer too
+string(REPLACE ";" ":" recfuse_dependency_prefixes "${CMAKE_PREFIX_PATH}")
 add_test(NAME recfuse_install_consumer
          COMMAND ${CMAKE_COMMAND}
                  -DBUILD_DIR=${PROJECT_BINARY_DIR}
@@ -129,5 +134,6 @@ add_test(NAME recfuse_install_consumer
                  -DGENERATOR=${CMAKE_GENERATOR}
                  -DCXX_COMPILER=${CMAKE_CXX_COMPILER}
                  "-DINSTALLED_COMPONENTS=${recfuse_installed_components_csv}"
+                 "-DDEPENDENCY_PREFIXES=${recfuse_dependency_prefixes}"
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/install/run.cmake)
 set_tests_properties(recfuse_install_consumer PROPERTIES RESOURCE_LOCK recfuse_build_tree TIMEOUT 600)

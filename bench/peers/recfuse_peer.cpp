@@ -101,8 +101,8 @@
 #include "recfuse/factorize/implicit_als.hpp"
 #include "recfuse/metrics/ranking.hpp"
 #define RECFUSE_PEER_HAS_IMPLICIT 1
-#if __has_include("recfuse/xsimd/factorize_implicit.hpp")
-#include "recfuse/xsimd/factorize_implicit.hpp"
+#if __has_include("recfuse/xsimd/factorize/implicit_als.hpp")
+#include "recfuse/xsimd/factorize/implicit_als.hpp"
 #define RECFUSE_PEER_IMPLICIT_KERNEL "xsimd"
 #else
 #define RECFUSE_PEER_IMPLICIT_KERNEL "reference"
@@ -114,8 +114,8 @@
 #if __has_include("recfuse/factorize/biased_mf.hpp")
 #include "recfuse/factorize/biased_mf.hpp"
 #define RECFUSE_PEER_HAS_BIASED 1
-#if __has_include("recfuse/xsimd/factorize_biased.hpp")
-#include "recfuse/xsimd/factorize_biased.hpp"
+#if __has_include("recfuse/xsimd/factorize/biased_mf.hpp")
+#include "recfuse/xsimd/factorize/biased_mf.hpp"
 #define RECFUSE_PEER_BIASED_KERNEL "xsimd"
 #else
 #define RECFUSE_PEER_BIASED_KERNEL "reference"
@@ -129,8 +129,9 @@
 #include "recfuse/nn/mlp.hpp"
 #include "recfuse/nn/train.hpp"
 #define RECFUSE_PEER_HAS_NN 1
-#if __has_include("recfuse/xsimd/nn.hpp")
-#include "recfuse/xsimd/nn.hpp"
+#if __has_include("recfuse/xsimd/nn/mlp.hpp")
+#include "recfuse/xsimd/nn/mlp.hpp"
+#include "recfuse/xsimd/nn/train.hpp"
 #define RECFUSE_PEER_NN_KERNEL "xsimd"
 #else
 #define RECFUSE_PEER_NN_KERNEL "reference"
@@ -142,8 +143,9 @@
 #if __has_include("recfuse/graph/aggregate.hpp")
 #include "recfuse/graph/aggregate.hpp"
 #define RECFUSE_PEER_HAS_GRAPH 1
-#if __has_include("recfuse/xsimd/graph.hpp")
-#include "recfuse/xsimd/graph.hpp"
+#if __has_include("recfuse/xsimd/graph/aggregate.hpp")
+#include "recfuse/xsimd/graph/aggregate.hpp"
+#include "recfuse/xsimd/graph/builders.hpp"
 #define RECFUSE_PEER_GRAPH_KERNEL "xsimd"
 #else
 #define RECFUSE_PEER_GRAPH_KERNEL "reference"

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include <recfuse/factorize/biased_mf.hpp>
-#include <recfuse/xsimd/factorize_biased.hpp>
+#include <recfuse/xsimd/factorize/biased_mf.hpp>
 
 int main() {
   // 4 users x 4 items, 1-5 stars: users 0 and 1 like items 0 and 1, users 2 and 3 items 2, 3.

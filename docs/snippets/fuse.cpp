@@ -5,8 +5,9 @@
 #include <vector>
 
 #include <recfuse/factorize/biased_mf.hpp>
-#include <recfuse/xsimd/factorize_biased.hpp>
-#include <recfuse/xsimd/fuse.hpp>
+#include <recfuse/fuse/explain.hpp>
+#include <recfuse/xsimd/factorize/biased_mf.hpp>
+#include <recfuse/xsimd/fuse/blend.hpp>
 
 int main() {
   const recfuse::exec::xsimd cpu{2};

@@ -4,7 +4,9 @@
 #include <recfuse/graph/aggregate.hpp>
 #include <recfuse/graph/builders.hpp>
 #include <recfuse/graph/sage.hpp>
-#include <recfuse/xsimd/graph.hpp>
+#include <recfuse/xsimd/graph/aggregate.hpp>
+#include <recfuse/xsimd/graph/builders.hpp>
+#include <recfuse/xsimd/graph/sage.hpp>
 
 int main() {
   // 3 users x 4 items: user 0 has items 0, 1, 2; user 1 items 0, 1; user 2 items 1, 3.

@@ -4,8 +4,8 @@
 
 #include <recfuse/factorize/implicit_als.hpp>
 #include <recfuse/select/topk.hpp>
-#include <recfuse/xsimd/factorize_implicit.hpp>
-#include <recfuse/xsimd/select.hpp>
+#include <recfuse/xsimd/factorize/implicit_als.hpp>
+#include <recfuse/xsimd/select/topk.hpp>
 
 int main() {
   using recfuse::index_t;

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "recfuse/xsimd/metrics.hpp"
-#include "recfuse/xsimd/ranking.hpp"
+#include "recfuse/xsimd/metrics/error.hpp"
+#include "recfuse/xsimd/metrics/ranking.hpp"
 
 int main() {
   const recfuse::exec::xsimd cpu{2};

@@ -3,7 +3,8 @@
 #include <random>
 #include <vector>
 
-#include "recfuse/xsimd/nn.hpp"
+#include "recfuse/xsimd/nn/mlp.hpp"
+#include "recfuse/xsimd/nn/train.hpp"
 
 int main() {
   using recfuse::nn::activation;

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <vector>
 
-#include "recfuse/xsimd/scale.hpp"
+#include "recfuse/xsimd/scale/minmax_scaler.hpp"
+#include "recfuse/xsimd/scale/normalize.hpp"
+#include "recfuse/xsimd/scale/standard_scaler.hpp"
 
 int main() {
   const recfuse::exec::xsimd cpu{2};

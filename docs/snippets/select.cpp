@@ -3,7 +3,7 @@
 #include <vector>
 
 #include <recfuse/select/topk.hpp>
-#include <recfuse/xsimd/select.hpp>
+#include <recfuse/xsimd/select/topk.hpp>
 
 int main() {
   using recfuse::index_t;

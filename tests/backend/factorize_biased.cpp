@@ -19,7 +19,7 @@
 #include "recfuse/factorize/biased_mf.hpp"
 #include "test_support.hpp"
 #ifdef RECFUSE_TEST_BACKEND_XSIMD
-#include "recfuse/xsimd/factorize_biased.hpp"
+#include "recfuse/xsimd/factorize/biased_mf.hpp"
 #endif
 
 using namespace recfuse;
@@ -248,7 +248,7 @@ TEMPLATE_TEST_CASE("biased MF: the thread count never changes the model",
     o.factors = 33;
     o.epochs = 2;
     o.blocks = blocks;
-    REQUIRE(simd::detail::bmf::sgd_threads(exec::xsimd{3}, d.size(), blocks, o.factors) ==
+    REQUIRE(xsimd_backend::detail::bmf::sgd_threads(exec::xsimd{3}, d.size(), blocks, o.factors) ==
             std::min(blocks, 3));
     const auto one = fit_biased_sgd(exec::xsimd{1}, d.view(), o);
     CHECK(same_model(one, fit_biased_sgd(exec::xsimd{2}, d.view(), o)));
@@ -259,7 +259,7 @@ TEMPLATE_TEST_CASE("biased MF: the thread count never changes the model",
   als_options o;
   o.factors = 9;
   o.iterations = 2;
-  REQUIRE(simd::detail::bmf::als_threads(exec::xsimd{3}, d.users, static_cast<double>(d.size()),
+  REQUIRE(xsimd_backend::detail::bmf::als_threads(exec::xsimd{3}, d.users, static_cast<double>(d.size()),
                                          o.factors) == 3);
   const auto one = fit_biased_als(exec::xsimd{1}, d.view(), o);
   CHECK(same_model(one, fit_biased_als(exec::xsimd{2}, d.view(), o)));

@@ -21,7 +21,7 @@
 #include "recfuse/select/topk.hpp"
 #include "test_support.hpp"
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
-#include "recfuse/xsimd/factorize_implicit.hpp"
+#include "recfuse/xsimd/factorize/implicit_als.hpp"
 #endif
 
 using namespace recfuse;

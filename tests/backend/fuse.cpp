@@ -18,7 +18,8 @@
 #include "recfuse/fuse/explain.hpp"
 #include "test_support.hpp"
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
-#include "recfuse/xsimd/fuse.hpp"
+#include "recfuse/xsimd/fuse/blend.hpp"
+#include "recfuse/xsimd/fuse/learned.hpp"
 #endif
 
 using namespace recfuse;
@@ -34,7 +35,7 @@ const std::vector<index_t> fuse_sizes = {0, 1, 7, 17, 1000, 100003};
 TEMPLATE_TEST_CASE("fuse::blend: backend vs reference", "[fuse][blend][backend]", float, double) {
   using T = TestType;
   const auto policy = test::backend_policy();
-  const reference::policy ref;
+  const reference_backend::policy ref;
   constexpr double eps = std::numeric_limits<T>::epsilon();
   for (const index_t n : fuse_sizes) {
     for (std::size_t count = 1; count <= 5; ++count) {
@@ -111,7 +112,7 @@ TEST_CASE("fuse::blend: backend two-scorer form and NaN", "[fuse][blend][backend
 
 TEST_CASE("fuse::explain_factorization: backend policy vs reference", "[fuse][explain][backend]") {
   const auto policy = test::backend_policy();
-  const reference::policy ref;
+  const reference_backend::policy ref;
   interactions<double> d;
   d.users = 20;
   d.items = 15;
@@ -148,7 +149,7 @@ TEMPLATE_TEST_CASE("fuse::learned_fusion: backend vs reference", "[fuse][learned
                    double) {
   using T = TestType;
   const auto policy = test::backend_policy();
-  const reference::policy ref;
+  const reference_backend::policy ref;
   const index_t n = 301;
   auto x = test::random_vector<T>(n * 4, 41, -2.0, 2.0);
   std::vector<T> y(static_cast<std::size_t>(n));

@@ -11,7 +11,7 @@
 #include "backend.hpp"
 #include "recfuse/nn/gemm.hpp"
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
-#include "recfuse/xsimd/gemm.hpp"
+#include "recfuse/xsimd/nn/gemm.hpp"
 #endif
 #include "test_support.hpp"
 
@@ -65,13 +65,13 @@ void check_case(gemm_case s, bool ta, bool tb, T alpha, T beta, std::uint64_t se
   if (beta == T(0)) {  // NaN in c must not leak through beta == 0
     for (auto& x : got) x = std::numeric_limits<T>::quiet_NaN();
   }
-  gemm(reference::policy{}, o.opa(), o.opb(), alpha, o.av(), o.bv(), beta,
+  gemm(reference_backend::policy{}, o.opa(), o.opb(), alpha, o.av(), o.bv(), beta,
        matrix_view<T>(expected.data(), s.m, s.n, ldc));
   gemm(test::backend_policy(), o.opa(), o.opb(), alpha, o.av(), o.bv(), beta,
        matrix_view<T>(got.data(), s.m, s.n, ldc));
   // error bound: a few eps(T) * k * (|alpha| |a| |b| + |beta| |c|), entry by entry
   std::vector<T> sa, sb, bound(static_cast<std::size_t>(s.m * ldc), T(0));
-  gemm(reference::policy{}, o.opa(), o.opb(), std::abs(alpha), o.abs_av(sa), o.abs_bv(sb), T(0),
+  gemm(reference_backend::policy{}, o.opa(), o.opb(), std::abs(alpha), o.abs_av(sa), o.abs_bv(sb), T(0),
        matrix_view<T>(bound.data(), s.m, s.n, ldc));
   const double eps = std::numeric_limits<T>::epsilon();
   for (index_t i = 0; i < s.m; ++i) {

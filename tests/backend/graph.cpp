@@ -14,7 +14,9 @@
 #include "recfuse/graph/builders.hpp"
 #include "recfuse/graph/sage.hpp"
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
-#include "recfuse/xsimd/graph.hpp"
+#include "recfuse/xsimd/graph/aggregate.hpp"
+#include "recfuse/xsimd/graph/builders.hpp"
+#include "recfuse/xsimd/graph/sage.hpp"
 #endif
 #include "test_support.hpp"
 

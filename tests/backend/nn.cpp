@@ -15,7 +15,8 @@
 #include "recfuse/nn/mlp.hpp"
 #include "recfuse/nn/train.hpp"
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
-#include "recfuse/xsimd/nn.hpp"
+#include "recfuse/xsimd/nn/mlp.hpp"
+#include "recfuse/xsimd/nn/train.hpp"
 #endif
 #include "test_support.hpp"
 
@@ -53,7 +54,7 @@ void check_close(const std::vector<T>& got, const std::vector<T>& want,
 template <class T>
 std::vector<double> forward_scale(const nn::mlp<T>& net, const std::vector<T>& x, index_t batch) {
   nn::mlp_workspace<T> ws;
-  nn::forward_train(reference::policy{}, net, test::cmat(x, batch, net.inputs()), ws);
+  nn::forward_train(reference_backend::policy{}, net, test::cmat(x, batch, net.inputs()), ws);
   const index_t last = net.layers() - 1;
   const matrix_view<const T> h =
       last == 0 ? test::cmat(x, batch, net.inputs()) : ws.layer_output(last - 1);
@@ -141,7 +142,7 @@ TEMPLATE_TEST_CASE("nn backend: forward matches the reference", "[nn][backend]",
       CAPTURE(net.inputs(), batch);
       const auto x = test::random_vector<T>(batch * net.inputs(), 10 + batch, -2, 2);
       const auto expected =
-          nn::predict(reference::policy{}, net, test::cmat(x, batch, net.inputs()));
+          nn::predict(reference_backend::policy{}, net, test::cmat(x, batch, net.inputs()));
       std::vector<T> got(expected.size(), T(99));
       nn::forward(p, net, test::cmat(x, batch, net.inputs()),
                   test::mmat(got, batch, net.outputs()));
@@ -164,14 +165,14 @@ TEMPLATE_TEST_CASE("nn backend: backward and train_step match the reference", "[
       const auto x = test::random_vector<T>(batch * 20, 20 + batch, -1, 1);
       const auto y = test::random_vector<T>(batch * 2, 30 + batch, 0, 1);
       nn::mlp_workspace<T> wr, wb;
-      const auto orf = nn::forward_train(reference::policy{}, net, test::cmat(x, batch, 20), wr);
+      const auto orf = nn::forward_train(reference_backend::policy{}, net, test::cmat(x, batch, 20), wr);
       const auto obk = nn::forward_train(p, net, test::cmat(x, batch, 20), wb);
       std::vector<T> g(static_cast<std::size_t>(batch * 2)), gb(g.size());
       nn::loss_and_gradient(kind, orf, test::cmat(y, batch, 2), test::mmat(g, batch, 2));
       nn::loss_and_gradient(kind, obk, test::cmat(y, batch, 2), test::mmat(gb, batch, 2));
       std::vector<T> gp(static_cast<std::size_t>(net.parameter_count())), gpb(gp.size());
       std::vector<T> gx(static_cast<std::size_t>(batch * 20)), gxb(gx.size());
-      nn::backward(reference::policy{}, net, wr, test::cmat(g, batch, 2), test::mview(gp),
+      nn::backward(reference_backend::policy{}, net, wr, test::cmat(g, batch, 2), test::mview(gp),
                    test::mmat(gx, batch, 20));
       nn::backward(p, net, wb, test::cmat(gb, batch, 2), test::mview(gpb),
                    test::mmat(gxb, batch, 20));
@@ -181,7 +182,7 @@ TEMPLATE_TEST_CASE("nn backend: backward and train_step match the reference", "[
       nn::mlp<T> nr = net, nb = net;
       nn::adam<T> ar(nr.parameter_count()), ab(nb.parameter_count());
       for (int step = 0; step < 3; ++step) {
-        const double lr = nn::train_step(reference::policy{}, nr, ar, wr, test::cmat(x, batch, 20),
+        const double lr = nn::train_step(reference_backend::policy{}, nr, ar, wr, test::cmat(x, batch, 20),
                                          test::cmat(y, batch, 2), kind);
         const double lb =
             nn::train_step(p, nb, ab, wb, test::cmat(x, batch, 20), test::cmat(y, batch, 2), kind);
@@ -215,7 +216,7 @@ TEMPLATE_TEST_CASE("nn backend: Adam and the NaN check match the reference", "[n
     nn::adam<T> ar(n, o), ab(n, o);
     for (int step = 0; step < 3; ++step) {
       const auto g = test::random_vector<T>(n, 1000 * n + step);
-      ar.step(reference::policy{}, test::mview(w), test::cview(g));
+      ar.step(reference_backend::policy{}, test::mview(w), test::cview(g));
       ab.step(p, test::mview(wb), test::cview(g));
     }
     check_close(wb, w, block_floor(w, {0, w.size()}), std::is_same_v<T, float> ? 1e-5 : 1e-13);

@@ -14,14 +14,14 @@ namespace dispatch_test {
 using recfuse::device_memory;
 using recfuse::vector_view;
 
-// A backend with an rmse kernel (sum_squared_error) and no mae kernel (sum_absolute_error).
-struct counting_policy : recfuse::reference::policy {
+// A backend with an rmse kernel (rmse_kernel) and no mae kernel (mae_kernel).
+struct counting_policy : recfuse::reference_backend::policy {
   int* calls = nullptr;
 };
 
 // Returns a fixed sum so a test can tell it from the reference's.
 template <class T>
-double sum_squared_error(const counting_policy& p, vector_view<const T> a, vector_view<const T>) {
+double rmse_kernel(const counting_policy& p, vector_view<const T> a, vector_view<const T>) {
   ++*p.calls;
   return 4.0 * static_cast<double>(a.size());
 }
@@ -30,7 +30,7 @@ double sum_squared_error(const counting_policy& p, vector_view<const T> a, vecto
 struct derived_policy : counting_policy {};
 
 template <class T>
-double sum_squared_error(const derived_policy& p, vector_view<const T> a, vector_view<const T>) {
+double rmse_kernel(const derived_policy& p, vector_view<const T> a, vector_view<const T>) {
   *p.calls += 100;
   return 9.0 * static_cast<double>(a.size());
 }
@@ -39,18 +39,18 @@ double sum_squared_error(const derived_policy& p, vector_view<const T> a, vector
 struct inheriting_policy : counting_policy {};
 
 // A policy with no kernels at all: everything runs on the reference.
-struct plain_policy : recfuse::reference::policy {};
+struct plain_policy : recfuse::reference_backend::policy {};
 
 // A "device" backend: its kernel takes device views only. The fake runs on the host.
-struct device_policy : recfuse::reference::policy {
+struct device_policy : recfuse::reference_backend::policy {
   using memory_space = device_memory;
   double result = 0.0;
   int* calls = nullptr;
 };
 
 template <class T>
-double sum_squared_error(const device_policy& p, vector_view<const T, device_memory> a,
-                         vector_view<const T, device_memory>) {
+double rmse_kernel(const device_policy& p, vector_view<const T, device_memory> a,
+                   vector_view<const T, device_memory>) {
   ++*p.calls;
   return p.result * static_cast<double>(a.size());
 }
@@ -135,11 +135,11 @@ TEST_CASE("dispatch: a non-finite device result throws without an index",
 // unqualified, so they find kernels the way rmse and mae do.
 template <class Policy, class View>
 concept has_squared_error_kernel = requires(const Policy& p, View v) {
-  sum_squared_error(p, v, v);
+  rmse_kernel(p, v, v);
 };
 template <class Policy, class View>
 concept has_absolute_error_kernel = requires(const Policy& p, View v) {
-  sum_absolute_error(p, v, v);
+  mae_kernel(p, v, v);
 };
 
 using host_view = vector_view<const float>;

@@ -10,10 +10,10 @@
 #include "recfuse/core/views.hpp"
 
 #if defined(RECFUSE_TEST_XTENSOR)
-#include <xtensor/xadapt.hpp>
-#include <xtensor/xarray.hpp>
-#include <xtensor/xtensor.hpp>
-#include <xtensor/xview.hpp>
+#include <xtensor/containers/xadapt.hpp>
+#include <xtensor/containers/xarray.hpp>
+#include <xtensor/containers/xtensor.hpp>
+#include <xtensor/views/xview.hpp>
 #endif
 
 using namespace recfuse;

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include <recfuse/metrics/error.hpp>
-#include <recfuse/xsimd/metrics.hpp>
+#include <recfuse/xsimd/metrics/error.hpp>
 
 int main() {
   std::vector<float> predictions(1000), truth(1000);

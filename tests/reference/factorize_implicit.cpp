@@ -174,7 +174,7 @@ TEST_CASE("implicit ALS reference: objective by hand", "[factorize][implicit]") 
   implicit_als_options o;
   o.alpha = 1;
   o.regularization = 0.5;
-  CHECK(reference::implicit_als_objective(m, d.view(), o) == Approx(7.0));
+  CHECK(reference_backend::implicit_als_objective(m, d.view(), o) == Approx(7.0));
 }
 
 TEST_CASE("implicit ALS reference: CG reaches Cholesky in k steps, objective falls each step",
@@ -247,7 +247,7 @@ TEMPLATE_TEST_CASE("implicit ALS reference: the objective never increases", "[fa
     for (int it = 0; it <= 6; ++it) {
       o.iterations = it;
       const auto m = fit_implicit_als(exec::reference{}, d.view(), o);
-      const double loss = reference::implicit_als_objective(m, d.view(), o);
+      const double loss = reference_backend::implicit_als_objective(m, d.view(), o);
       CAPTURE(static_cast<int>(solver), it, loss, last);
       CHECK(std::isfinite(loss));
       CHECK(loss <= last * (1 + 10 * test::tolerance<TestType>()));

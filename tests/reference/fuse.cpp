@@ -26,7 +26,7 @@ using test::mview;
 
 namespace {
 
-const reference::policy ref;
+const reference_backend::policy ref;
 
 #define FUSE_REQUIRE_THROWS(expr, type, matcher) \
   REQUIRE_THROWS_MATCHES(expr, type, test::what_is(matcher))

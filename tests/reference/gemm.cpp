@@ -25,7 +25,7 @@ TEMPLATE_TEST_CASE("gemm reference: 2x3 times 3x2 in every transpose combination
   const std::vector<T> b = {7, 8, 9, 10, 11, 12};      // 3 x 2
   const std::vector<T> bt = {7, 9, 11, 8, 10, 12};     // its transpose, 2 x 3
   const std::vector<T> expected = {58, 64, 139, 154};  // a * b
-  const reference::policy p;
+  const reference_backend::policy p;
   for (int combo = 0; combo < 4; ++combo) {
     CAPTURE(combo);
     const bool ta = combo & 1, tb = combo & 2;
@@ -41,7 +41,7 @@ TEMPLATE_TEST_CASE("gemm reference: alpha, beta and strides", "[gemm]", float, d
   using T = TestType;
   const std::vector<T> a = {1, 2, 3, 4, 5, 6};
   const std::vector<T> b = {7, 8, 9, 10, 11, 12};
-  const reference::policy p;
+  const reference_backend::policy p;
   SECTION("c = 2 a b + 0.5 c, c with row stride 3") {
     std::vector<T> c = {1, 2, 100, 3, 4, 100};
     gemm(p, op::none, op::none, T(2), test::cmat(a, 2, 3), test::cmat(b, 3, 2), T(0.5),
@@ -87,7 +87,7 @@ TEMPLATE_TEST_CASE("gemm reference: alpha, beta and strides", "[gemm]", float, d
 TEST_CASE("gemm reference: errors name recfuse::gemm", "[gemm]") {
   const std::vector<float> a(6, 1.0f), b(6, 1.0f);
   std::vector<float> c(9, 0.0f);
-  const reference::policy p;
+  const reference_backend::policy p;
   CHECK_THROWS_MATCHES(
       gemm(p, op::none, op::none, 1.0f, test::cmat(a, 2, 3), test::cmat(b, 2, 3), 0.0f,
            matrix_view<float>(c.data(), 2, 3)),

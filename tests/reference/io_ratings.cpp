@@ -533,7 +533,7 @@ TEST_CASE("save_ratings: errors leave the previous file intact", "[io][ratings]"
   CHECK(read_text(dir / "keep.tsv") == before);
 }
 
-TEST_CASE("load_ratings: MovieLens 100K u1.base", "[io][ratings][data]") {
+TEST_CASE("load_ratings: MovieLens 100K u1.base", "[io][ratings][data][ml100k]") {
   const fs::path data =
       fs::path(__FILE__).parent_path() / ".." / ".." / ".." / "shared" / "data" / "ml-100k";
   if (!fs::exists(data / "u1.base")) {

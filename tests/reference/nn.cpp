@@ -59,7 +59,7 @@ TEMPLATE_TEST_CASE("mlp: shape, layout and initialisation", "[nn]", float, doubl
 
 TEMPLATE_TEST_CASE("forward: hand-computed 2-2-1 net", "[nn]", float, double) {
   using T = TestType;
-  const reference::policy p;
+  const reference_backend::policy p;
   const std::vector<T> x = {1, 2, -1, 0.5};
   // row 0: z0 = [-0.9, 4.3] -> [0, 4.3], out = -12.9 + 0.5; row 1: z0 = [-1.4, 0.3] -> [0, 0.3]
   {
@@ -107,7 +107,7 @@ namespace {
 
 double total_loss(const nn::mlp<double>& net, const std::vector<double>& x,
                   const std::vector<double>& t, index_t batch, nn::loss kind) {
-  const reference::policy p;
+  const reference_backend::policy p;
   auto out = nn::predict(p, net, test::cmat(x, batch, net.inputs()));
   std::vector<double> g(out.size());
   return nn::loss_and_gradient(kind, test::cmat(out, batch, net.outputs()),
@@ -117,7 +117,7 @@ double total_loss(const nn::mlp<double>& net, const std::vector<double>& x,
 
 void check_gradients(std::vector<index_t> widths, std::vector<activation> acts, nn::loss kind,
                      std::uint64_t seed) {
-  const reference::policy p;
+  const reference_backend::policy p;
   nn::mlp<double> net(widths, acts, seed);
   const index_t batch = 5, in = net.inputs(), out = net.outputs();
   auto x = test::random_vector<double>(batch * in, seed + 1, -2, 2);
@@ -171,7 +171,7 @@ TEST_CASE("backward: every parameter and input against central differences", "[n
 }
 
 TEST_CASE("train_step: the combined sigmoid + bce gradient equals the chained one", "[nn]") {
-  const reference::policy p;
+  const reference_backend::policy p;
   nn::mlp<double> net({3, 4, 1}, {activation::relu, activation::sigmoid}, 3);
   const auto x = test::random_vector<double>(6 * 3, 4, -1, 1);
   const std::vector<double> t = {0, 1, 1, 0, 0.25, 1};
@@ -223,7 +223,7 @@ TEMPLATE_TEST_CASE("loss_and_gradient: mse and bce by hand", "[nn]", float, doub
 }
 
 TEST_CASE("adam: two steps against PyTorch's formula by hand", "[nn]") {
-  const reference::policy p;
+  const reference_backend::policy p;
   std::vector<double> w = {1.0, 1.0};
   nn::adam_options o;
   o.learning_rate = 0.1;
@@ -273,7 +273,7 @@ TEST_CASE("adam: two steps against PyTorch's formula by hand", "[nn]") {
 }
 
 TEST_CASE("train: learns y = sin(x0) + x1 x2 and is reproducible", "[nn]") {
-  const reference::policy p;
+  const reference_backend::policy p;
   const index_t n = 512;
   auto x = test::random_vector<float>(n * 3, 8, -1, 1);
   std::vector<float> y(n);
@@ -314,7 +314,7 @@ TEST_CASE("train: learns y = sin(x0) + x1 x2 and is reproducible", "[nn]") {
 }
 
 TEST_CASE("nn: errors name the function and the sizes", "[nn]") {
-  const reference::policy p;
+  const reference_backend::policy p;
   using M = nn::mlp<float>;
   CHECK_THROWS_MATCHES(M({3}, {}), value_error, test::what_is(Catch::Contains("recfuse::nn::mlp")));
   CHECK_THROWS_AS(M({3, 0, 1}, {activation::relu, activation::relu}), value_error);
@@ -372,7 +372,7 @@ TEST_CASE("nn: errors name the function and the sizes", "[nn]") {
 }
 
 TEST_CASE("nn: bce targets outside [0, 1] are refused", "[nn]") {
-  const reference::policy p;
+  const reference_backend::policy p;
   nn::mlp<float> net({3, 2, 2}, {activation::relu, activation::sigmoid}, 1);
   const std::vector<float> x = {0.5f, -1, 2, 0, 1, 1, -2, 0.25f, 1, 3, 3, 3};
   std::vector<float> y = {0, 1, 0.5f, 1, 0.25f, 0, 1, 1};

@@ -43,7 +43,7 @@ void check_values(const std::vector<T>& got, const std::vector<double>& want, do
 }
 
 // A policy without kernels of its own: every call falls back to the reference.
-struct plain_policy : reference::policy {};
+struct plain_policy : reference_backend::policy {};
 
 }  // namespace
 

@@ -17,26 +17,54 @@
 // function's name.
 #pragma once
 
+#include <string_view>
+#include <type_traits>
+
 #include "recfuse/core/memory.hpp"
 
 namespace recfuse {
 
-namespace reference {
+namespace reference_backend {
 
 // The serial reference backend: plain loops, double accumulation, the test oracle.
 struct policy {
   using memory_space = host_memory;
 };
 
-}  // namespace reference
+}  // namespace reference_backend
 
 namespace exec {
-using reference = ::recfuse::reference::policy;
+using reference = ::recfuse::reference_backend::policy;
 }  // namespace exec
 
 namespace detail {
 template <class...>
 inline constexpr bool always_false = false;
+
+// ---- Dispatch that cannot fall back silently ----------------------------------------------------
+// A backend lists the kernels it implements in its policy (docs/architecture.md names the kernel
+// of every public function):
+//   static constexpr std::string_view native_kernels[] = {"rmse_kernel", "mae_kernel", ...};
+// For those, every dispatch site checks at compile time (RECFUSE_CHECK_NATIVE) that the kernel
+// overload the call picks for that policy is the backend's own and not its parent's. The probe is
+// a type derived from the policy and, a second time, from the reference policy: the backend's
+// kernel still binds it (through the policy, the nearer base), while a reference kernel would
+// have to bind an ambiguous base, which makes the call ill-formed. So the probe call compiles
+// exactly when the backend's own kernel exists and is viable for these arguments.
+struct fallback_shadow : reference_backend::policy {};
+
+template <class Policy>
+struct native_probe : Policy, fallback_shadow {};
+
+template <class Policy>
+constexpr bool claims_native(std::string_view kernel) {
+  if constexpr (requires { Policy::native_kernels; }) {
+    for (const std::string_view k : Policy::native_kernels) {
+      if (k == kernel) return true;
+    }
+  }
+  return false;
+}
 }  // namespace detail
 
 }  // namespace recfuse
@@ -47,3 +75,23 @@ inline constexpr bool always_false = false;
                 ": no kernel serves this execution policy with these views; a policy " \
                 "falls back to its parent backend, and device views need a device "    \
                 "policy")
+
+// Placed before a call `kernel(policy, args...)`: when the policy lists the kernel in its
+// native_kernels, its own overload must serve the call, or compilation stops here naming the
+// kernel (the compiler's trace names the public function and the policy). A missing include of
+// the backend's header for that function is the usual cause.
+#define RECFUSE_CHECK_NATIVE(kernel, policy, ...)                                             \
+  do {                                                                                        \
+    using recfuse_policy_type_ = std::remove_cvref_t<decltype(policy)>;                       \
+    if constexpr (::recfuse::detail::claims_native<recfuse_policy_type_>(#kernel)) {          \
+      static_assert(                                                                          \
+          requires(const ::recfuse::detail::native_probe<recfuse_policy_type_>& probe_) {     \
+            kernel(probe_, __VA_ARGS__);                                                      \
+          },                                                                                  \
+          "recfuse: " #kernel                                                                 \
+          ": this backend lists it in its policy's native_kernels, but "                      \
+          "its own overload is missing or not viable for these arguments, so the call would " \
+          "fall back to the parent backend; include the backend's header for this function "  \
+          "(recfuse/<backend>/<family>/<file>.hpp, mirroring the public header)");            \
+    }                                                                                         \
+  } while (false)

@@ -11,7 +11,7 @@
 // init_scale times an approximately standard normal number from a portable generator seeded by
 // options.seed (bit-identical on every platform); biases start at 0.
 //
-// - fit_biased_sgd: per rating, the Funk / Surprise SVD step (reference::biased_sgd_update)
+// - fit_biased_sgd: per rating, the Funk / Surprise SVD step (reference_backend::biased_sgd_update)
 //   with learning rate learning_rate * learning_rate_decay^epoch. Ratings are cut into
 //   blocks x blocks tiles by seeded permutations of users and items and each tile's order is
 //   shuffled once; each epoch runs `blocks` rounds of tiles that share no user and no item
@@ -57,7 +57,7 @@
 #include "recfuse/core/views.hpp"
 #include "recfuse/factorize/detail/checks.hpp"
 #include "recfuse/factorize/model.hpp"
-#include "recfuse/reference/factorize_biased.hpp"
+#include "recfuse/reference/factorize/biased_mf.hpp"
 
 namespace recfuse {
 namespace detail::bmf {
@@ -119,7 +119,8 @@ void refit(const char* fn, const Policy& policy, biased_mf_model<T>& model,
   const auto rows =
       mf::checked_rows(fn, users ? "users" : "items", ids, users ? model.users : model.items);
   const vector_view<const std::int32_t> rv(rows.data(), static_cast<index_t>(rows.size()));
-  biased_als_refit(policy, model, sd, data, rv, o);
+  RECFUSE_CHECK_NATIVE(refit_kernel, policy, model, sd, data, rv, o);
+  refit_kernel(policy, model, sd, data, rv, o);
 }
 
 // The kernel refit_users and refit_items need (each names itself when it is missing).
@@ -127,7 +128,7 @@ template <class Policy, class T>
 concept has_biased_refit = requires(const Policy& policy, biased_mf_model<T>& model, side sd,
                                     const interactions_view<T>& data,
                                     vector_view<const std::int32_t> rows, const als_options& o) {
-  biased_als_refit(policy, model, sd, data, rows, o);
+  refit_kernel(policy, model, sd, data, rows, o);
 };
 
 }  // namespace detail::bmf
@@ -139,8 +140,9 @@ biased_mf_model<T> fit_biased_sgd(const Policy& policy, const interactions_view<
   detail::bmf::check_options<T>(fn, options);
   detail::bmf::check_data(fn, "train", train);
   auto model = detail::bmf::initial_model(train, options.factors, options.init_scale, options.seed);
-  if constexpr (requires { biased_sgd_fit(policy, train, options, model); }) {
-    biased_sgd_fit(policy, train, options, model);
+  if constexpr (requires { fit_biased_sgd_kernel(policy, train, options, model); }) {
+    RECFUSE_CHECK_NATIVE(fit_biased_sgd_kernel, policy, train, options, model);
+    fit_biased_sgd_kernel(policy, train, options, model);
   } else {
     RECFUSE_NO_KERNEL("recfuse::fit_biased_sgd", Policy);
   }
@@ -154,8 +156,9 @@ biased_mf_model<T> fit_biased_als(const Policy& policy, const interactions_view<
   detail::bmf::check_options<T>(fn, options);
   detail::bmf::check_data(fn, "train", train);
   auto model = detail::bmf::initial_model(train, options.factors, options.init_scale, options.seed);
-  if constexpr (requires { biased_als_fit(policy, train, options, model); }) {
-    biased_als_fit(policy, train, options, model);
+  if constexpr (requires { fit_biased_als_kernel(policy, train, options, model); }) {
+    RECFUSE_CHECK_NATIVE(fit_biased_als_kernel, policy, train, options, model);
+    fit_biased_als_kernel(policy, train, options, model);
   } else {
     RECFUSE_NO_KERNEL("recfuse::fit_biased_als", Policy);
   }
@@ -174,8 +177,9 @@ void predict(const Policy& policy, const biased_mf_model<T>& model,
   detail::check_vector(fn, "out", out);
   detail::check_same(fn, "users.size()", users.size(), "items.size()", items.size());
   detail::check_same(fn, "out.size()", out.size(), "users.size()", users.size());
-  if constexpr (requires { biased_predict(policy, model, users, items, out); }) {
-    biased_predict(policy, model, users, items, out);
+  if constexpr (requires { predict_kernel(policy, model, users, items, out); }) {
+    RECFUSE_CHECK_NATIVE(predict_kernel, policy, model, users, items, out);
+    predict_kernel(policy, model, users, items, out);
   } else {
     RECFUSE_NO_KERNEL("recfuse::predict", Policy);
   }
@@ -205,8 +209,11 @@ T fold_in_user(const Policy& policy, const biased_mf_model<T>& model,
                                        ratings[j]);
     }
   }
-  if constexpr (requires { biased_fold_in(policy, model, items, ratings, factors_out, options); }) {
-    return biased_fold_in(policy, model, items, ratings, factors_out, options);
+  if constexpr (requires {
+                  fold_in_user_kernel(policy, model, items, ratings, factors_out, options);
+                }) {
+    RECFUSE_CHECK_NATIVE(fold_in_user_kernel, policy, model, items, ratings, factors_out, options);
+    return fold_in_user_kernel(policy, model, items, ratings, factors_out, options);
   } else {
     RECFUSE_NO_KERNEL("recfuse::fold_in_user", Policy);
   }

@@ -82,7 +82,7 @@
 #include "recfuse/core/views.hpp"
 #include "recfuse/factorize/detail/checks.hpp"
 #include "recfuse/factorize/model.hpp"
-#include "recfuse/reference/factorize_implicit.hpp"
+#include "recfuse/reference/factorize/implicit_als.hpp"
 
 namespace recfuse {
 namespace detail {
@@ -162,7 +162,7 @@ void implicit_init(implicit_mf_model<T>& m, double scale, std::uint64_t seed) {
 
 template <class Policy, class T>
 concept has_implicit_gramian = requires(const Policy& policy, matrix_view<const T> f, T* out) {
-  implicit_gramian(policy, f, out);
+  gramian_kernel(policy, f, out);
 };
 
 template <class Policy, class T>
@@ -170,7 +170,7 @@ concept has_implicit_solve_rows = requires(const Policy& policy, const csr_view<
                                            matrix_view<const T> fixed, const T* gram,
                                            matrix_view<T> target, const std::int32_t* rows,
                                            index_t count, const implicit_als_options& o) {
-  implicit_solve_rows(policy, by_row, fixed, gram, target, rows, count, o);
+  fit_implicit_als_kernel(policy, by_row, fixed, gram, target, rows, count, o);
 };
 
 // What fit_implicit_als and refit_* need.
@@ -185,7 +185,10 @@ void implicit_run_solve_rows(const char* fn, const char* side, const Policy& pol
                              const csr_view<T>& by_row, matrix_view<const T> fixed, const T* gram,
                              matrix_view<T> target, const std::int32_t* rows, index_t count,
                              const implicit_als_options& o) {
-  const index_t failed = implicit_solve_rows(policy, by_row, fixed, gram, target, rows, count, o);
+  RECFUSE_CHECK_NATIVE(fit_implicit_als_kernel, policy, by_row, fixed, gram, target, rows, count,
+                       o);
+  const index_t failed =
+      fit_implicit_als_kernel(policy, by_row, fixed, gram, target, rows, count, o);
   if (failed >= 0) {
     throw_error<value_error>(fn, "the Cholesky system of ", side, " ", failed,
                              " is not positive definite (regularization = ", o.regularization,
@@ -200,7 +203,8 @@ void implicit_half_sweep(const char* fn, const char* side, const Policy& policy,
                          std::vector<T>& gram, const std::vector<std::int32_t>* rows,
                          const implicit_als_options& o) {
   gram.resize(static_cast<std::size_t>(fixed.cols() * fixed.cols()));
-  implicit_gramian(policy, fixed, gram.data());
+  RECFUSE_CHECK_NATIVE(gramian_kernel, policy, fixed, gram.data());
+  gramian_kernel(policy, fixed, gram.data());
   if (rows == nullptr) {
     implicit_run_solve_rows(fn, side, policy, by_row.view(), fixed, gram.data(), target, nullptr,
                             target.rows(), o);
@@ -286,7 +290,8 @@ std::vector<T> gramian(const Policy& policy, matrix_view<const T> factors) {
     RECFUSE_NO_KERNEL("recfuse::gramian", Policy);
   } else {
     std::vector<T> out(static_cast<std::size_t>(factors.cols() * factors.cols()));
-    if (!out.empty()) implicit_gramian(policy, factors, out.data());
+    RECFUSE_CHECK_NATIVE(gramian_kernel, policy, factors, out.data());
+    if (!out.empty()) gramian_kernel(policy, factors, out.data());
     return out;
   }
 }
@@ -333,11 +338,13 @@ void fold_in_user(const Policy& policy, const implicit_mf_model<T>& model,
   if (model.factors == 0) return;
   const matrix_view<const T> y = model.item_matrix();
   if constexpr (requires {
-                  implicit_solve_one(policy, y, item_gram.data(), items.data(), values.data(),
-                                     items.size(), factors_out.data(), options);
+                  fold_in_user_kernel(policy, y, item_gram.data(), items.data(), values.data(),
+                                      items.size(), factors_out.data(), options);
                 }) {
-    if (!implicit_solve_one(policy, y, item_gram.data(), items.data(), values.data(), items.size(),
-                            factors_out.data(), options)) {
+    RECFUSE_CHECK_NATIVE(fold_in_user_kernel, policy, y, item_gram.data(), items.data(),
+                         values.data(), items.size(), factors_out.data(), options);
+    if (!fold_in_user_kernel(policy, y, item_gram.data(), items.data(), values.data(), items.size(),
+                             factors_out.data(), options)) {
       detail::throw_error<value_error>(fn, "the Cholesky system is not positive definite ",
                                        "(regularization = ", options.regularization,
                                        "; use regularization > 0)");

@@ -35,7 +35,7 @@
 #include "recfuse/core/errors.hpp"
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/views.hpp"
-#include "recfuse/reference/fuse.hpp"
+#include "recfuse/reference/fuse/blend.hpp"
 
 namespace recfuse {
 namespace detail {
@@ -80,8 +80,9 @@ void blend(const Policy& policy, std::span<const vector_view<const std::type_ide
   detail::check_vector(fn, "out", out);
   detail::check_blend<T>(fn, scores, weights, out.size(), "out.size()");
   if (out.size() == 0) return;
-  if constexpr (requires { fuse_blend(policy, scores, weights, out); }) {
-    fuse_blend(policy, scores, weights, out);
+  if constexpr (requires { blend_kernel(policy, scores, weights, out); }) {
+    RECFUSE_CHECK_NATIVE(blend_kernel, policy, scores, weights, out);
+    blend_kernel(policy, scores, weights, out);
   } else {
     RECFUSE_NO_KERNEL("recfuse::fuse::blend", Policy);
   }
@@ -119,8 +120,9 @@ void blend_contributions(const Policy& policy,
                                      out.rows(), " x ", scores.size(), " (items x scorers)");
   }
   if (out.rows() == 0) return;
-  if constexpr (requires { fuse_blend_contributions(policy, scores, weights, out); }) {
-    fuse_blend_contributions(policy, scores, weights, out);
+  if constexpr (requires { blend_contributions_kernel(policy, scores, weights, out); }) {
+    RECFUSE_CHECK_NATIVE(blend_contributions_kernel, policy, scores, weights, out);
+    blend_contributions_kernel(policy, scores, weights, out);
   } else {
     RECFUSE_NO_KERNEL("recfuse::fuse::blend_contributions", Policy);
   }

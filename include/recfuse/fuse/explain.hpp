@@ -54,7 +54,7 @@
 #include "recfuse/factorize/detail/checks.hpp"
 #include "recfuse/factorize/implicit_als.hpp"
 #include "recfuse/factorize/model.hpp"
-#include "recfuse/reference/fuse.hpp"
+#include "recfuse/reference/fuse/explain.hpp"
 
 namespace recfuse {
 namespace fuse {
@@ -158,10 +158,12 @@ factor_explanation explain_factorization(const Policy& policy, const biased_mf_m
   detail::check_explain_input<T>(model.items, rated_items, ratings, item, top_n);
   std::vector<double> c(static_cast<std::size_t>(rated_items.size()));
   if constexpr (requires {
-                  fuse_factor_contributions(policy, model, rated_items, ratings, item, options,
-                                            c.data());
+                  explain_factorization_kernel(policy, model, rated_items, ratings, item, options,
+                                               c.data());
                 }) {
-    fuse_factor_contributions(policy, model, rated_items, ratings, item, options, c.data());
+    RECFUSE_CHECK_NATIVE(explain_factorization_kernel, policy, model, rated_items, ratings, item,
+                         options, c.data());
+    explain_factorization_kernel(policy, model, rated_items, ratings, item, options, c.data());
   } else {
     RECFUSE_NO_KERNEL("recfuse::fuse::explain_factorization", Policy);
   }
@@ -213,11 +215,13 @@ factor_explanation explain_factorization(const Policy& policy, const implicit_mf
   }
   std::vector<double> c(static_cast<std::size_t>(items.size()));
   if constexpr (requires {
-                  fuse_factor_contributions(policy, model, item_gram.data(), items, values, item,
-                                            options, c.data());
+                  explain_factorization_kernel(policy, model, item_gram.data(), items, values, item,
+                                               options, c.data());
                 }) {
-    if (!fuse_factor_contributions(policy, model, item_gram.data(), items, values, item, options,
-                                   c.data())) {
+    RECFUSE_CHECK_NATIVE(explain_factorization_kernel, policy, model, item_gram.data(), items,
+                         values, item, options, c.data());
+    if (!explain_factorization_kernel(policy, model, item_gram.data(), items, values, item, options,
+                                      c.data())) {
       detail::throw_error<value_error>(fn, "the fold-in system is not positive definite ",
                                        "(regularization = ", options.regularization,
                                        "; use regularization > 0)");

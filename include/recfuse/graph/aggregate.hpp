@@ -44,7 +44,7 @@
 #include "recfuse/core/errors.hpp"
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/views.hpp"
-#include "recfuse/reference/graph.hpp"
+#include "recfuse/reference/graph/aggregate.hpp"
 
 namespace recfuse::graph {
 namespace detail {
@@ -119,8 +119,9 @@ void aggregate(const Policy& policy, const csr_view<T, Index>& graph,
   detail::check_aggregate_graph(fn, graph, x.rows(), options);
   detail::check_shape(fn, "out", out, graph.rows(), x.cols());
   if (graph.rows() == 0 || x.cols() == 0) return;
-  if constexpr (requires { graph_aggregate(policy, graph, x, out, options); }) {
-    graph_aggregate(policy, graph, x, out, options);
+  if constexpr (requires { aggregate_kernel(policy, graph, x, out, options); }) {
+    RECFUSE_CHECK_NATIVE(aggregate_kernel, policy, graph, x, out, options);
+    aggregate_kernel(policy, graph, x, out, options);
   } else {
     RECFUSE_NO_KERNEL("recfuse::graph::aggregate", Policy);
   }
@@ -142,9 +143,10 @@ void aggregate_backward(const Policy& policy, const csr_view<T, Index>& graph,
   detail::check_shape(fn, "grad_x", grad_x, x.rows(), x.cols());
   if (x.rows() == 0 || x.cols() == 0) return;
   if constexpr (requires {
-                  graph_aggregate_backward(policy, graph, x, grad_out, grad_x, options);
+                  aggregate_backward_kernel(policy, graph, x, grad_out, grad_x, options);
                 }) {
-    graph_aggregate_backward(policy, graph, x, grad_out, grad_x, options);
+    RECFUSE_CHECK_NATIVE(aggregate_backward_kernel, policy, graph, x, grad_out, grad_x, options);
+    aggregate_backward_kernel(policy, graph, x, grad_out, grad_x, options);
   } else {
     RECFUSE_NO_KERNEL("recfuse::graph::aggregate_backward", Policy);
   }

@@ -50,7 +50,7 @@
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/sparse.hpp"
 #include "recfuse/core/views.hpp"
-#include "recfuse/reference/graph.hpp"
+#include "recfuse/reference/graph/builders.hpp"
 #include "recfuse/scale/normalize.hpp"
 #include "recfuse/select/topk.hpp"
 
@@ -60,8 +60,9 @@ namespace detail {
 template <class Policy, class T>
 csr_matrix<T> run_similarity(const char* fn, const Policy& policy, const bipartite& b,
                              const similarity_params& params) {
-  if constexpr (requires { graph_similarity(policy, b, params, std::type_identity<T>{}); }) {
-    return graph_similarity(policy, b, params, std::type_identity<T>{});
+  if constexpr (requires { similarity_graph_kernel(policy, b, params, std::type_identity<T>{}); }) {
+    RECFUSE_CHECK_NATIVE(similarity_graph_kernel, policy, b, params, std::type_identity<T>{});
+    return similarity_graph_kernel(policy, b, params, std::type_identity<T>{});
   } else {
     (void)fn;
     RECFUSE_NO_KERNEL("recfuse::graph builders", Policy);

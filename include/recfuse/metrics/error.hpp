@@ -15,7 +15,7 @@
 
 #include "recfuse/core/adapt.hpp"
 #include "recfuse/core/execution.hpp"
-#include "recfuse/reference/metrics.hpp"
+#include "recfuse/reference/metrics/error.hpp"
 
 namespace recfuse {
 namespace detail {
@@ -58,8 +58,9 @@ double rmse(const Policy& policy, const P& predictions, const T& truth) {
   const auto p = as_const(as_vector(predictions));
   const auto t = as_const(as_vector(truth));
   detail::check_error_inputs(fn, p, t);
-  if constexpr (requires { sum_squared_error(policy, p, t); }) {
-    const double sum = sum_squared_error(policy, p, t);
+  if constexpr (requires { rmse_kernel(policy, p, t); }) {
+    RECFUSE_CHECK_NATIVE(rmse_kernel, policy, p, t);
+    const double sum = rmse_kernel(policy, p, t);
     if (!std::isfinite(sum)) detail::throw_non_finite(fn, p, t);
     return std::sqrt(sum / static_cast<double>(p.size()));
   } else {
@@ -73,8 +74,9 @@ double mae(const Policy& policy, const P& predictions, const T& truth) {
   const auto p = as_const(as_vector(predictions));
   const auto t = as_const(as_vector(truth));
   detail::check_error_inputs(fn, p, t);
-  if constexpr (requires { sum_absolute_error(policy, p, t); }) {
-    const double sum = sum_absolute_error(policy, p, t);
+  if constexpr (requires { mae_kernel(policy, p, t); }) {
+    RECFUSE_CHECK_NATIVE(mae_kernel, policy, p, t);
+    const double sum = mae_kernel(policy, p, t);
     if (!std::isfinite(sum)) detail::throw_non_finite(fn, p, t);
     return sum / static_cast<double>(p.size());
   } else {

@@ -49,7 +49,7 @@
 
 #include "recfuse/core/adapt.hpp"
 #include "recfuse/core/execution.hpp"
-#include "recfuse/reference/ranking.hpp"
+#include "recfuse/reference/metrics/ranking.hpp"
 
 namespace recfuse {
 
@@ -93,8 +93,9 @@ ranking_report evaluate_ranking_as(const char* fn, const Policy& policy,
       }
     }
   }
-  if constexpr (requires { sum_ranking_metrics(policy, recs, relevant, k); }) {
-    const ranking_totals t = sum_ranking_metrics(policy, recs, relevant, k);
+  if constexpr (requires { evaluate_ranking_kernel(policy, recs, relevant, k); }) {
+    RECFUSE_CHECK_NATIVE(evaluate_ranking_kernel, policy, recs, relevant, k);
+    const ranking_totals t = evaluate_ranking_kernel(policy, recs, relevant, k);
     if (t.users == 0) {
       throw_error<value_error>(fn, "no user has a relevant item (relevant has ", relevant.rows(),
                                " rows and ", relevant.nnz(), " entries)");
@@ -138,8 +139,9 @@ double auc_as(const char* fn, const Policy& policy, const Scores& scores_in,
       }
     }
   }
-  if constexpr (requires { sum_user_auc(policy, scores, relevant, exclude); }) {
-    const auc_totals t = sum_user_auc(policy, scores, relevant, exclude);
+  if constexpr (requires { auc_kernel(policy, scores, relevant, exclude); }) {
+    RECFUSE_CHECK_NATIVE(auc_kernel, policy, scores, relevant, exclude);
+    const auc_totals t = auc_kernel(policy, scores, relevant, exclude);
     if (t.users == 0) {
       throw_error<value_error>(fn, "no user has both a relevant and a non-relevant candidate (",
                                scores.rows(), " users, ", scores.cols(), " items)");

@@ -23,7 +23,7 @@
 
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/views.hpp"
-#include "recfuse/reference/gemm.hpp"
+#include "recfuse/reference/nn/gemm.hpp"
 
 namespace recfuse {
 
@@ -45,6 +45,7 @@ void gemm(const Policy& policy, op op_a, op op_b, T alpha, matrix_view<const T> 
   detail::check_same(fn, "c.cols()", c.cols(), "columns of op(b)", n);
   if (m == 0 || n == 0) return;
   if constexpr (requires { gemm_kernel(policy, ta, tb, alpha, a, b, beta, c); }) {
+    RECFUSE_CHECK_NATIVE(gemm_kernel, policy, ta, tb, alpha, a, b, beta, c);
     gemm_kernel(policy, ta, tb, alpha, a, b, beta, c);
   } else {
     RECFUSE_NO_KERNEL("recfuse::gemm", Policy);

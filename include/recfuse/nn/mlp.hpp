@@ -33,11 +33,11 @@
 #include "recfuse/core/views.hpp"
 #include "recfuse/nn/activation.hpp"
 #include "recfuse/nn/gemm.hpp"
-#include "recfuse/reference/nn.hpp"
+#include "recfuse/reference/nn/mlp.hpp"
 
 namespace recfuse::nn {
 
-namespace impl {
+namespace detail {
 
 // Uniform in (0, 1) from 53 bits of one mt19937_64 word: exactly rounded, so portable.
 inline double uniform01(std::mt19937_64& g) {
@@ -59,7 +59,7 @@ T* reserve_buffer(std::vector<T>& v, index_t n) {
   return v.data();
 }
 
-}  // namespace impl
+}  // namespace detail
 
 template <class T = float>
 class mlp {
@@ -97,7 +97,7 @@ class mlp {
       T* p = params_.data() + offsets_[l];
       const index_t count = widths_[l + 1] * (widths_[l] + 1);
       for (index_t i = 0; i < count; ++i) {
-        p[i] = static_cast<T>(bound * (2.0 * impl::uniform01(g) - 1.0));
+        p[i] = static_cast<T>(bound * (2.0 * detail::uniform01(g) - 1.0));
       }
     }
   }
@@ -161,13 +161,14 @@ class mlp_workspace {
   std::vector<T> grad_parameters_;
 };
 
-namespace impl {
+namespace detail {
 
 template <class Policy, class T>
 void dense_forward(const Policy& policy, matrix_view<const T> x, matrix_view<const T> w,
                    vector_view<const T> b, activation act, matrix_view<T> y) {
   if (y.rows() == 0) return;
   if constexpr (requires { dense_forward_kernel(policy, x, w, b, act, y); }) {
+    RECFUSE_CHECK_NATIVE(dense_forward_kernel, policy, x, w, b, act, y);
     dense_forward_kernel(policy, x, w, b, act, y);
   } else {
     RECFUSE_NO_KERNEL("recfuse::nn::forward", Policy);
@@ -186,6 +187,7 @@ void activation_backward(const Policy& policy, activation act, matrix_view<const
     return;
   }
   if constexpr (requires { activation_backward_kernel(policy, act, y, grad, delta); }) {
+    RECFUSE_CHECK_NATIVE(activation_backward_kernel, policy, act, y, grad, delta);
     activation_backward_kernel(policy, act, y, grad, delta);
   } else {
     RECFUSE_NO_KERNEL("recfuse::nn::backward", Policy);
@@ -196,6 +198,7 @@ template <class Policy, class T>
 void dense_backward_input(const Policy& policy, matrix_view<const T> delta, matrix_view<const T> w,
                           activation act, matrix_view<const T> y, matrix_view<T> out) {
   if constexpr (requires { dense_backward_input_kernel(policy, delta, w, act, y, out); }) {
+    RECFUSE_CHECK_NATIVE(dense_backward_input_kernel, policy, delta, w, act, y, out);
     dense_backward_input_kernel(policy, delta, w, act, y, out);
   } else {
     RECFUSE_NO_KERNEL("recfuse::nn::backward", Policy);
@@ -205,6 +208,7 @@ void dense_backward_input(const Policy& policy, matrix_view<const T> delta, matr
 template <class Policy, class T>
 void column_sums(const Policy& policy, matrix_view<const T> a, vector_view<T> out) {
   if constexpr (requires { column_sums_kernel(policy, a, out); }) {
+    RECFUSE_CHECK_NATIVE(column_sums_kernel, policy, a, out);
     column_sums_kernel(policy, a, out);
   } else {
     RECFUSE_NO_KERNEL("recfuse::nn::backward", Policy);
@@ -277,14 +281,14 @@ void backward_impl(const Policy& policy, const mlp<T>& net, mlp_workspace<T>& ws
   }
 }
 
-}  // namespace impl
+}  // namespace detail
 
 // out (batch x outputs) = the network applied to each row of x (batch x inputs).
 template <class Policy, class T>
 void forward(const Policy& policy, const mlp<T>& net, matrix_view<const std::type_identity_t<T>> x,
              matrix_view<T> out) {
   constexpr const char* fn = "recfuse::nn::forward";
-  impl::check_forward_input(fn, net, x);
+  detail::check_forward_input(fn, net, x);
   ::recfuse::detail::check_matrix(fn, "out", out);
   ::recfuse::detail::check_same(fn, "out.rows()", out.rows(), "x.rows()", x.rows());
   ::recfuse::detail::check_same(fn, "out.cols()", out.cols(), "the mlp's outputs", net.outputs());
@@ -297,11 +301,11 @@ void forward(const Policy& policy, const mlp<T>& net, matrix_view<const std::typ
     const index_t width = net.widths()[static_cast<std::size_t>(l) + 1];
     matrix_view<T> y = out;
     if (l + 1 < layers) {
-      y = matrix_view<T>(impl::reserve_buffer(impl::forward_scratch<T>(which), batch * width),
+      y = matrix_view<T>(detail::reserve_buffer(detail::forward_scratch<T>(which), batch * width),
                          batch, width);
       which = 1 - which;
     }
-    impl::dense_forward(policy, in, net.weight(l), net.bias(l), net.layer_activation(l), y);
+    detail::dense_forward(policy, in, net.weight(l), net.bias(l), net.layer_activation(l), y);
     in = y;
   }
 }
@@ -310,7 +314,7 @@ void forward(const Policy& policy, const mlp<T>& net, matrix_view<const std::typ
 template <class Policy, class T>
 std::vector<T> predict(const Policy& policy, const mlp<T>& net,
                        matrix_view<const std::type_identity_t<T>> x) {
-  impl::check_forward_input("recfuse::nn::predict", net, x);
+  detail::check_forward_input("recfuse::nn::predict", net, x);
   std::vector<T> out(static_cast<std::size_t>(x.rows() * net.outputs()));
   forward(policy, net, x, matrix_view<T>(out.data(), x.rows(), net.outputs()));
   return out;
@@ -322,7 +326,7 @@ template <class Policy, class T>
 matrix_view<const T> forward_train(const Policy& policy, const mlp<T>& net,
                                    matrix_view<const std::type_identity_t<T>> x,
                                    mlp_workspace<T>& ws) {
-  impl::check_forward_input("recfuse::nn::forward_train", net, x);
+  detail::check_forward_input("recfuse::nn::forward_train", net, x);
   const index_t batch = x.rows();
   const auto layers = static_cast<std::size_t>(net.layers());
   if (ws.outputs_.size() < layers) ws.outputs_.resize(layers);
@@ -332,10 +336,10 @@ matrix_view<const T> forward_train(const Policy& policy, const mlp<T>& net,
   matrix_view<const T> in = x;
   for (std::size_t l = 0; l < layers; ++l) {
     const index_t width = net.widths()[l + 1];
-    matrix_view<T> y(impl::reserve_buffer(ws.outputs_[l], batch * width), batch, width);
-    impl::dense_forward(policy, in, net.weight(static_cast<index_t>(l)),
-                        net.bias(static_cast<index_t>(l)),
-                        net.layer_activation(static_cast<index_t>(l)), y);
+    matrix_view<T> y(detail::reserve_buffer(ws.outputs_[l], batch * width), batch, width);
+    detail::dense_forward(policy, in, net.weight(static_cast<index_t>(l)),
+                          net.bias(static_cast<index_t>(l)),
+                          net.layer_activation(static_cast<index_t>(l)), y);
     in = y;
   }
   ws.valid_ = true;
@@ -370,7 +374,7 @@ void backward(const Policy& policy, const mlp<T>& net, mlp_workspace<T>& ws,
     ::recfuse::detail::check_same(fn, "grad_input.cols()", grad_input.cols(), "the mlp's inputs",
                                   net.inputs());
   }
-  impl::backward_impl(policy, net, ws, grad_output, grad_parameters, grad_input, false);
+  detail::backward_impl(policy, net, ws, grad_output, grad_parameters, grad_input, false);
 }
 
 }  // namespace recfuse::nn

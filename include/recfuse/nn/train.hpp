@@ -39,7 +39,8 @@
 #include "recfuse/core/errors.hpp"
 #include "recfuse/core/views.hpp"
 #include "recfuse/nn/mlp.hpp"
-#include "recfuse/reference/nn.hpp"
+#include "recfuse/reference/nn/mlp.hpp"
+#include "recfuse/reference/nn/train.hpp"
 
 namespace recfuse::nn {
 
@@ -47,7 +48,7 @@ enum class loss { mse, bce };
 
 inline const char* loss_name(loss l) { return l == loss::mse ? "mse" : "bce"; }
 
-namespace impl {
+namespace detail {
 
 // True when t is a valid bce target: a probability in [0, 1] (NaN is not).
 inline bool bce_target(double t) { return t >= 0.0 && t <= 1.0; }
@@ -96,7 +97,7 @@ double loss_and_gradient_unchecked(loss kind, matrix_view<const T> output,
   return total * inv;
 }
 
-}  // namespace impl
+}  // namespace detail
 
 // Mean loss over all entries of output vs target; grad (same shape) = d loss / d output.
 // value_error (nothing written) for a bce target outside [0, 1].
@@ -111,8 +112,8 @@ double loss_and_gradient(loss kind, matrix_view<const std::type_identity_t<T>> o
   ::recfuse::detail::check_same(fn, "target.cols()", target.cols(), "output.cols()", output.cols());
   ::recfuse::detail::check_same(fn, "grad.rows()", grad.rows(), "output.rows()", output.rows());
   ::recfuse::detail::check_same(fn, "grad.cols()", grad.cols(), "output.cols()", output.cols());
-  if (kind == loss::bce) impl::check_bce_targets(fn, "target", target);
-  return impl::loss_and_gradient_unchecked(kind, output, target, grad);
+  if (kind == loss::bce) detail::check_bce_targets(fn, "target", target);
+  return detail::loss_and_gradient_unchecked(kind, output, target, grad);
 }
 
 struct adam_options {
@@ -161,6 +162,7 @@ class adam {
                                   parameter_count());
     index_t bad = -1;
     if constexpr (requires { first_non_finite_kernel(policy, gradients); }) {
+      RECFUSE_CHECK_NATIVE(first_non_finite_kernel, policy, gradients);
       bad = first_non_finite_kernel(policy, gradients);
     } else {
       RECFUSE_NO_KERNEL("recfuse::nn::adam::step", Policy);
@@ -180,8 +182,9 @@ class adam {
                                 std::sqrt(1.0 - std::pow(options_.beta2, t))};
     if (parameter_count() == 0) return;
     vector_view<T> m(m_.data(), parameter_count()), v(v_.data(), parameter_count());
-    if constexpr (requires { adam_kernel(policy, parameters, gradients, m, v, c); }) {
-      adam_kernel(policy, parameters, gradients, m, v, c);
+    if constexpr (requires { adam_step_kernel(policy, parameters, gradients, m, v, c); }) {
+      RECFUSE_CHECK_NATIVE(adam_step_kernel, policy, parameters, gradients, m, v, c);
+      adam_step_kernel(policy, parameters, gradients, m, v, c);
     } else {
       RECFUSE_NO_KERNEL("recfuse::nn::adam::step", Policy);
     }
@@ -219,7 +222,7 @@ struct train_report {
   std::vector<double> epoch_loss;
 };
 
-namespace impl {
+namespace detail {
 
 // train_step without the checks (train has made them for the whole data).
 template <class Policy, class T>
@@ -247,7 +250,7 @@ double train_step_unchecked(const Policy& policy, mlp<T>& net, adam<T>& opt, mlp
   return value;
 }
 
-}  // namespace impl
+}  // namespace detail
 
 // One mini-batch: forward_train, loss and its gradient, backward, one Adam step. Returns the
 // batch's loss (before the update).
@@ -256,22 +259,22 @@ double train_step(const Policy& policy, mlp<T>& net, adam<T>& opt, mlp_workspace
                   matrix_view<const std::type_identity_t<T>> x,
                   matrix_view<const std::type_identity_t<T>> y, loss kind) {
   constexpr const char* fn = "recfuse::nn::train_step";
-  impl::check_forward_input(fn, net, x);
+  detail::check_forward_input(fn, net, x);
   ::recfuse::detail::check_matrix(fn, "y", y);
   ::recfuse::detail::check_same(fn, "y.rows()", y.rows(), "x.rows()", x.rows());
   ::recfuse::detail::check_same(fn, "y.cols()", y.cols(), "the mlp's outputs", net.outputs());
   ::recfuse::detail::check_same(fn, "the optimizer's parameter_count", opt.parameter_count(),
                                 "the mlp's parameter_count()", net.parameter_count());
   if (x.rows() == 0) ::recfuse::detail::throw_error<value_error>(fn, "the batch has no rows");
-  if (kind == loss::bce) impl::check_bce_targets(fn, "y", y);
-  return impl::train_step_unchecked(policy, net, opt, ws, x, y, kind);
+  if (kind == loss::bce) detail::check_bce_targets(fn, "y", y);
+  return detail::train_step_unchecked(policy, net, opt, ws, x, y, kind);
 }
 
 template <class Policy, class T>
 train_report train(const Policy& policy, mlp<T>& net, matrix_view<const std::type_identity_t<T>> x,
                    matrix_view<const std::type_identity_t<T>> y, const train_options& o) {
   constexpr const char* fn = "recfuse::nn::train";
-  impl::check_forward_input(fn, net, x);
+  detail::check_forward_input(fn, net, x);
   ::recfuse::detail::check_matrix(fn, "y", y);
   ::recfuse::detail::check_same(fn, "y.rows()", y.rows(), "x.rows()", x.rows());
   ::recfuse::detail::check_same(fn, "y.cols()", y.cols(), "the mlp's outputs", net.outputs());
@@ -295,8 +298,8 @@ train_report train(const Policy& policy, mlp<T>& net, matrix_view<const std::typ
       if (!std::isfinite(y(i, j))) {
         ::recfuse::detail::throw_error<value_error>(fn, "y(", i, ", ", j, ") is ", y(i, j));
       }
-      if (bce && !impl::bce_target(static_cast<double>(y(i, j)))) {
-        impl::bad_bce_target(fn, "y", i, j, static_cast<double>(y(i, j)));
+      if (bce && !detail::bce_target(static_cast<double>(y(i, j)))) {
+        detail::bad_bce_target(fn, "y", i, j, static_cast<double>(y(i, j)));
       }
     }
   }
@@ -315,7 +318,7 @@ train_report train(const Policy& policy, mlp<T>& net, matrix_view<const std::typ
     if (o.shuffle) {
       for (index_t i = n - 1; i > 0; --i) {
         const auto j =
-            static_cast<index_t>(impl::uniform_below(g, static_cast<std::uint64_t>(i) + 1));
+            static_cast<index_t>(detail::uniform_below(g, static_cast<std::uint64_t>(i) + 1));
         std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
       }
     }
@@ -335,7 +338,7 @@ train_report train(const Policy& policy, mlp<T>& net, matrix_view<const std::typ
         xv = matrix_view<const T>(x.row(b), rows, x.cols(), x.stride());
         yv = matrix_view<const T>(y.row(b), rows, y.cols(), y.stride());
       }
-      total += impl::train_step_unchecked(policy, net, opt, ws, xv, yv, o.loss_kind) *
+      total += detail::train_step_unchecked(policy, net, opt, ws, xv, yv, o.loss_kind) *
                static_cast<double>(rows);
     }
     report.epoch_loss.push_back(total / static_cast<double>(n));

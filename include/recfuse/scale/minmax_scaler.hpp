@@ -32,7 +32,8 @@
 
 #include "recfuse/core/adapt.hpp"
 #include "recfuse/core/execution.hpp"
-#include "recfuse/reference/scale.hpp"
+#include "recfuse/reference/scale/minmax_scaler.hpp"
+#include "recfuse/scale/detail/checks.hpp"
 
 namespace recfuse {
 
@@ -94,8 +95,9 @@ class minmax_scaler {
     const auto cols = static_cast<std::size_t>(x.cols());
     std::vector<double> lo(cols), hi(cols);
     const vector_view<double> lo_v(lo.data(), x.cols()), hi_v(hi.data(), x.cols());
-    if constexpr (requires { column_min_max(policy, x, lo_v, hi_v); }) {
-      column_min_max(policy, x, lo_v, hi_v);
+    if constexpr (requires { minmax_scaler_fit_kernel(policy, x, lo_v, hi_v); }) {
+      RECFUSE_CHECK_NATIVE(minmax_scaler_fit_kernel, policy, x, lo_v, hi_v);
+      minmax_scaler_fit_kernel(policy, x, lo_v, hi_v);
     } else {
       RECFUSE_NO_KERNEL("recfuse::minmax_scaler::fit", Policy);
     }
@@ -145,8 +147,9 @@ class minmax_scaler {
                                        " features");
     }
     const vector_view<const double> mul_v(mul.data(), features()), add_v(add.data(), features());
-    if constexpr (requires { affine_columns(policy, in, out, mul_v, add_v); }) {
-      affine_columns(policy, in, out, mul_v, add_v);
+    if constexpr (requires { scaler_transform_kernel(policy, in, out, mul_v, add_v); }) {
+      RECFUSE_CHECK_NATIVE(scaler_transform_kernel, policy, in, out, mul_v, add_v);
+      scaler_transform_kernel(policy, in, out, mul_v, add_v);
     } else {
       RECFUSE_NO_KERNEL("recfuse::minmax_scaler::transform", Policy);
     }

@@ -18,7 +18,8 @@
 
 #include "recfuse/core/adapt.hpp"
 #include "recfuse/core/execution.hpp"
-#include "recfuse/reference/scale.hpp"
+#include "recfuse/reference/scale/normalize.hpp"
+#include "recfuse/scale/detail/checks.hpp"
 
 namespace recfuse {
 
@@ -31,8 +32,9 @@ void normalize_rows(const Policy& policy, const X& in, Y&& out) {
   static_assert(std::is_floating_point_v<T>,
                 "recfuse::normalize_rows: elements must be float or double");
   detail::check_scale_in_out<T>(fn, x, y);
-  if constexpr (requires { scale_rows_to_unit_l2(policy, x, y); }) {
-    scale_rows_to_unit_l2(policy, x, y);
+  if constexpr (requires { normalize_rows_kernel(policy, x, y); }) {
+    RECFUSE_CHECK_NATIVE(normalize_rows_kernel, policy, x, y);
+    normalize_rows_kernel(policy, x, y);
   } else {
     RECFUSE_NO_KERNEL("recfuse::normalize_rows", Policy);
   }

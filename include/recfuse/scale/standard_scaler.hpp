@@ -38,7 +38,8 @@
 
 #include "recfuse/core/adapt.hpp"
 #include "recfuse/core/execution.hpp"
-#include "recfuse/reference/scale.hpp"
+#include "recfuse/reference/scale/standard_scaler.hpp"
+#include "recfuse/scale/detail/checks.hpp"
 
 namespace recfuse {
 
@@ -97,8 +98,9 @@ class standard_scaler {
     const auto cols = static_cast<std::size_t>(x.cols());
     std::vector<double> mean(cols), m2(cols);
     const vector_view<double> mean_v(mean.data(), x.cols()), m2_v(m2.data(), x.cols());
-    if constexpr (requires { column_moments(policy, x, mean_v, m2_v); }) {
-      column_moments(policy, x, mean_v, m2_v);
+    if constexpr (requires { standard_scaler_fit_kernel(policy, x, mean_v, m2_v); }) {
+      RECFUSE_CHECK_NATIVE(standard_scaler_fit_kernel, policy, x, mean_v, m2_v);
+      standard_scaler_fit_kernel(policy, x, mean_v, m2_v);
     } else {
       RECFUSE_NO_KERNEL("recfuse::standard_scaler::fit", Policy);
     }
@@ -163,8 +165,9 @@ class standard_scaler {
                                        " features");
     }
     const vector_view<const double> mul_v(mul.data(), features()), add_v(add.data(), features());
-    if constexpr (requires { affine_columns(policy, in, out, mul_v, add_v); }) {
-      affine_columns(policy, in, out, mul_v, add_v);
+    if constexpr (requires { scaler_transform_kernel(policy, in, out, mul_v, add_v); }) {
+      RECFUSE_CHECK_NATIVE(scaler_transform_kernel, policy, in, out, mul_v, add_v);
+      scaler_transform_kernel(policy, in, out, mul_v, add_v);
     } else {
       RECFUSE_NO_KERNEL("recfuse::standard_scaler::transform", Policy);
     }

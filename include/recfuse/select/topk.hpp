@@ -42,7 +42,7 @@
 
 #include "recfuse/core/adapt.hpp"
 #include "recfuse/core/execution.hpp"
-#include "recfuse/reference/select.hpp"
+#include "recfuse/reference/select/topk.hpp"
 
 namespace recfuse {
 
@@ -126,8 +126,9 @@ matrix_view<index_t> indices_of(topk_result<T>& r) {
 template <class Policy, class T, class Index>
 void topk_run(const Policy& policy, matrix_view<const T> s, index_t k,
               const csr_pattern_view<Index>* exclude, matrix_view<T> ov, matrix_view<index_t> oi) {
-  if constexpr (requires { select_topk_rows(policy, s, k, exclude, ov, oi); }) {
-    select_topk_rows(policy, s, k, exclude, ov, oi);
+  if constexpr (requires { topk_kernel(policy, s, k, exclude, ov, oi); }) {
+    RECFUSE_CHECK_NATIVE(topk_kernel, policy, s, k, exclude, ov, oi);
+    topk_kernel(policy, s, k, exclude, ov, oi);
   } else {
     RECFUSE_NO_KERNEL("recfuse::topk", Policy);
   }
@@ -137,8 +138,9 @@ template <class Policy, class T, class Index>
 void topk_inner_product_run(const Policy& policy, matrix_view<const T> q, matrix_view<const T> x,
                             index_t k, const csr_pattern_view<Index>* exclude, matrix_view<T> ov,
                             matrix_view<index_t> oi) {
-  if constexpr (requires { select_topk_inner_product(policy, q, x, k, exclude, ov, oi); }) {
-    select_topk_inner_product(policy, q, x, k, exclude, ov, oi);
+  if constexpr (requires { topk_inner_product_kernel(policy, q, x, k, exclude, ov, oi); }) {
+    RECFUSE_CHECK_NATIVE(topk_inner_product_kernel, policy, q, x, k, exclude, ov, oi);
+    topk_inner_product_kernel(policy, q, x, k, exclude, ov, oi);
   } else {
     RECFUSE_NO_KERNEL("recfuse::topk_inner_product", Policy);
   }

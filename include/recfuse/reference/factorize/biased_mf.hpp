@@ -247,7 +247,7 @@ void als_solve_row_reference(const als_side<T>& s, const std::int32_t* ids, cons
 
 }  // namespace recfuse::detail::bmf
 
-namespace recfuse::reference {
+namespace recfuse::reference_backend {
 
 // One SGD update for rating r of (u, i), the "Funk" / Surprise SVD step: with the unclipped
 // prediction's error e = r - (mu + b_u + b_i + p.q),
@@ -274,8 +274,8 @@ void biased_sgd_update(T* p, T* q, T& bu, T& bi, T mu, T r, T lr, T reg_bias, T 
 // SGD epochs on an initialised model (::recfuse::detail::bmf::initial_model), serially, tile by
 // tile in the schedule's order.
 template <class T>
-void biased_sgd_fit(const policy&, const interactions_view<T>& train, const sgd_options& o,
-                    biased_mf_model<T>& m) {
+void fit_biased_sgd_kernel(const policy&, const interactions_view<T>& train, const sgd_options& o,
+                           biased_mf_model<T>& m) {
   const auto s =
       ::recfuse::detail::bmf::make_sgd_schedule(train, static_cast<index_t>(o.blocks), o.seed);
   const index_t k = m.factors;
@@ -320,8 +320,8 @@ void biased_als_solve_rows(const policy&, biased_mf_model<T>& m, ::recfuse::deta
 
 // ALS sweeps on an initialised model: users, then items, `iterations` times.
 template <class T>
-void biased_als_fit(const policy& p, const interactions_view<T>& train, const als_options& o,
-                    biased_mf_model<T>& m) {
+void fit_biased_als_kernel(const policy& p, const interactions_view<T>& train, const als_options& o,
+                           biased_mf_model<T>& m) {
   const auto by_user = to_csr(train, csr_by::user);
   const auto by_item = to_csr(train, csr_by::item);
   for (int it = 0; it < o.iterations; ++it) {
@@ -334,9 +334,9 @@ void biased_als_fit(const policy& p, const interactions_view<T>& train, const al
 
 // Re-solves the listed rows (distinct, in range) of one side from `data`.
 template <class T>
-void biased_als_refit(const policy& p, biased_mf_model<T>& m, ::recfuse::detail::bmf::side sd,
-                      const interactions_view<T>& data, vector_view<const std::int32_t> rows,
-                      const als_options& o) {
+void refit_kernel(const policy& p, biased_mf_model<T>& m, ::recfuse::detail::bmf::side sd,
+                  const interactions_view<T>& data, vector_view<const std::int32_t> rows,
+                  const als_options& o) {
   const auto by_row =
       to_csr(data, sd == ::recfuse::detail::bmf::side::users ? csr_by::user : csr_by::item);
   biased_als_solve_rows(p, m, sd, by_row, &rows, o.reg_bias, o.reg_factor);
@@ -344,8 +344,9 @@ void biased_als_refit(const policy& p, biased_mf_model<T>& m, ::recfuse::detail:
 
 // One ALS user step for a user outside the model; returns the bias, writes the factors.
 template <class T>
-T biased_fold_in(const policy&, const biased_mf_model<T>& m, vector_view<const std::int32_t> items,
-                 vector_view<const T> ratings, vector_view<T> factors_out, const als_options& o) {
+T fold_in_user_kernel(const policy&, const biased_mf_model<T>& m,
+                      vector_view<const std::int32_t> items, vector_view<const T> ratings,
+                      vector_view<T> factors_out, const als_options& o) {
   const ::recfuse::detail::bmf::als_side<T> s{
       nullptr, nullptr, m.item_factors.data(), m.item_bias.data(), m.factors, m.global_mean};
   std::vector<double> a, b;
@@ -358,10 +359,10 @@ T biased_fold_in(const policy&, const biased_mf_model<T>& m, vector_view<const s
 
 // Clipped predictions, with the unseen-id fallback of biased_mf_model::predict (double sums).
 template <class T>
-void biased_predict(const policy&, const biased_mf_model<T>& m,
+void predict_kernel(const policy&, const biased_mf_model<T>& m,
                     vector_view<const std::int32_t> users, vector_view<const std::int32_t> items,
                     vector_view<T> out) {
   for (index_t j = 0; j < out.size(); ++j) out[j] = m.predict(users[j], items[j]);
 }
 
-}  // namespace recfuse::reference
+}  // namespace recfuse::reference_backend

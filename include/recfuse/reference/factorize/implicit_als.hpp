@@ -2,13 +2,13 @@
 // against), plus the training objective for tests and diagnostics.
 //
 // Kernels (found by ADL on the policy; the public API is in recfuse/factorize/implicit_als.hpp):
-//   implicit_gramian(policy, f, out)           out = F^T F (k x k row-major, symmetric)
-//   implicit_solve_rows(policy, by_row, fixed, gram, target, rows, count, options)
+//   gramian_kernel(policy, f, out)           out = F^T F (k x k row-major, symmetric)
+//   fit_implicit_als_kernel(policy, by_row, fixed, gram, target, rows, count, options)
 //       re-solves rows rows[0..count) of target (0..count when rows is null) from their
 //       entries in the CSR by_row against the fixed factors, whose gramian is gram (without
 //       the regularization); returns -1, or the first row (in list order) whose Cholesky
 //       system failed (rows[] is increasing, so the smallest: a backend must report the same)
-//   implicit_solve_one(policy, fixed, gram, ids, values, n, x, options)
+//   fold_in_user_kernel(policy, fixed, gram, ids, values, n, x, options)
 //       the same for one row given as (ids, values) pairs; false when Cholesky failed
 //   implicit_als_objective(model, data, options) the loss L of implicit_als.hpp, in double
 // Contracts every backend keeps: a row without entries becomes 0; the CG solver runs
@@ -26,8 +26,8 @@
 #include "recfuse/factorize/model.hpp"
 #include "recfuse/reference/detail/dense.hpp"
 
-namespace recfuse::reference {
-namespace implicit_detail {  // not "detail": reference code names ::recfuse::detail as detail::
+namespace recfuse::reference_backend {
+namespace detail {
 
 // A = gram + reg I + sum_e (c_e - 1) y_e y_e^T applied to v (all double).
 template <class T>
@@ -113,10 +113,10 @@ bool implicit_solve_row(matrix_view<const T> y, const T* gram, const std::int32_
   return true;
 }
 
-}  // namespace implicit_detail
+}  // namespace detail
 
 template <class T>
-void implicit_gramian(const policy&, matrix_view<const T> f, T* out) {
+void gramian_kernel(const policy&, matrix_view<const T> f, T* out) {
   const index_t k = f.cols();
   std::vector<double> g(static_cast<std::size_t>(k * k), 0.0);
   for (index_t i = 0; i < f.rows(); ++i) {
@@ -131,16 +131,16 @@ void implicit_gramian(const policy&, matrix_view<const T> f, T* out) {
 }
 
 template <class T>
-index_t implicit_solve_rows(const policy&, const csr_view<T>& by_row, matrix_view<const T> fixed,
-                            const T* gram, matrix_view<T> target, const std::int32_t* rows,
-                            index_t count, const implicit_als_options& o) {
+index_t fit_implicit_als_kernel(const policy&, const csr_view<T>& by_row,
+                                matrix_view<const T> fixed, const T* gram, matrix_view<T> target,
+                                const std::int32_t* rows, index_t count,
+                                const implicit_als_options& o) {
   index_t failed = -1;
   for (index_t q = 0; q < count; ++q) {
     const index_t row = rows == nullptr ? q : rows[q];
     const index_t begin = by_row.offsets()[row];
-    if (!implicit_detail::implicit_solve_row(fixed, gram, by_row.indices() + begin,
-                                             by_row.values() + begin, by_row.row_size(row),
-                                             target.row(row), o) &&
+    if (!detail::implicit_solve_row(fixed, gram, by_row.indices() + begin, by_row.values() + begin,
+                                    by_row.row_size(row), target.row(row), o) &&
         failed < 0) {
       failed = row;
     }
@@ -149,10 +149,10 @@ index_t implicit_solve_rows(const policy&, const csr_view<T>& by_row, matrix_vie
 }
 
 template <class T>
-bool implicit_solve_one(const policy&, matrix_view<const T> fixed, const T* gram,
-                        const std::int32_t* ids, const T* values, index_t n, T* x,
-                        const implicit_als_options& o) {
-  return implicit_detail::implicit_solve_row(fixed, gram, ids, values, n, x, o);
+bool fold_in_user_kernel(const policy&, matrix_view<const T> fixed, const T* gram,
+                         const std::int32_t* ids, const T* values, index_t n, T* x,
+                         const implicit_als_options& o) {
+  return detail::implicit_solve_row(fixed, gram, ids, values, n, x, o);
 }
 
 // L = sum over all (u, i) of c (p - x_u . y_i)^2 + reg (|X|^2 + |Y|^2), computed as
@@ -191,4 +191,4 @@ double implicit_als_objective(const implicit_mf_model<T>& m, const interactions_
   return loss + o.regularization * reg_sum;
 }
 
-}  // namespace recfuse::reference
+}  // namespace recfuse::reference_backend

@@ -7,10 +7,10 @@
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/views.hpp"
 
-namespace recfuse::reference {
+namespace recfuse::reference_backend {
 
 template <class T>
-double sum_squared_error(const policy&, vector_view<const T> a, vector_view<const T> b) {
+double rmse_kernel(const policy&, vector_view<const T> a, vector_view<const T> b) {
   double sum = 0.0;
   for (index_t i = 0; i < a.size(); ++i) {
     const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
@@ -20,7 +20,7 @@ double sum_squared_error(const policy&, vector_view<const T> a, vector_view<cons
 }
 
 template <class T>
-double sum_absolute_error(const policy&, vector_view<const T> a, vector_view<const T> b) {
+double mae_kernel(const policy&, vector_view<const T> a, vector_view<const T> b) {
   double sum = 0.0;
   for (index_t i = 0; i < a.size(); ++i) {
     sum += std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
@@ -28,4 +28,4 @@ double sum_absolute_error(const policy&, vector_view<const T> a, vector_view<con
   return sum;
 }
 
-}  // namespace recfuse::reference
+}  // namespace recfuse::reference_backend

@@ -29,12 +29,13 @@ struct auc_totals {
 
 }  // namespace detail
 
-namespace reference {
+namespace reference_backend {
 
 template <class Id, class Index>
-::recfuse::detail::ranking_totals sum_ranking_metrics(const policy&,
-                                                      matrix_view<const Id> recommendations,
-                                                      csr_pattern_view<Index> relevant, index_t k) {
+::recfuse::detail::ranking_totals evaluate_ranking_kernel(const policy&,
+                                                          matrix_view<const Id> recommendations,
+                                                          csr_pattern_view<Index> relevant,
+                                                          index_t k) {
   ::recfuse::detail::ranking_totals totals;
   // state[item]: 2u + 1 while item is relevant to user u and not yet hit, 2u + 2 once hit.
   // A relevant id listed twice is marked once; a recommended id repeated hits at most once.
@@ -81,9 +82,9 @@ template <class Id, class Index>
 // positive in a group beats the negatives of all lower groups and ties with the group's own.
 // Counts are kept doubled (2 per pair won, 1 per tie) so they stay exact integers.
 template <class T, class Index, class Index2>
-::recfuse::detail::auc_totals sum_user_auc(const policy&, matrix_view<const T> scores,
-                                           csr_pattern_view<Index> relevant,
-                                           csr_pattern_view<Index2> exclude) {
+::recfuse::detail::auc_totals auc_kernel(const policy&, matrix_view<const T> scores,
+                                         csr_pattern_view<Index> relevant,
+                                         csr_pattern_view<Index2> exclude) {
   ::recfuse::detail::auc_totals totals;
   // kind[item] for user u: 3u + 1 excluded, 3u + 2 relevant (and a candidate).
   std::vector<index_t> kind(static_cast<std::size_t>(scores.cols()), 0);
@@ -131,5 +132,5 @@ template <class T, class Index, class Index2>
   return totals;
 }
 
-}  // namespace reference
+}  // namespace reference_backend
 }  // namespace recfuse

@@ -11,7 +11,7 @@
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/views.hpp"
 
-namespace recfuse::reference {
+namespace recfuse::reference_backend {
 
 template <class T>
 void gemm_kernel(const policy&, bool trans_a, bool trans_b, T alpha, matrix_view<const T> a,
@@ -32,4 +32,4 @@ void gemm_kernel(const policy&, bool trans_a, bool trans_b, T alpha, matrix_view
   }
 }
 
-}  // namespace recfuse::reference
+}  // namespace recfuse::reference_backend

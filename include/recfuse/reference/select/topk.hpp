@@ -35,7 +35,7 @@ struct topk_order {
 
 }  // namespace recfuse
 
-namespace recfuse::reference {
+namespace recfuse::reference_backend {
 namespace detail {
 
 // Selects the k best of `candidates` (value, index) into one output row, best first, padded.
@@ -71,9 +71,9 @@ void mark_excluded(const csr_pattern_view<Index>* exclude, index_t r, std::vecto
 // Top-k of each row of `scores` into out_values / out_indices (rows x k each). `exclude`, when
 // not null, has been validated: one row per score row, ids in [0, scores.cols()).
 template <class T, class Index>
-void select_topk_rows(const policy&, matrix_view<const T> scores, index_t k,
-                      const csr_pattern_view<Index>* exclude, matrix_view<T> out_values,
-                      matrix_view<index_t> out_indices) {
+void topk_kernel(const policy&, matrix_view<const T> scores, index_t k,
+                 const csr_pattern_view<Index>* exclude, matrix_view<T> out_values,
+                 matrix_view<index_t> out_indices) {
   const index_t n = scores.cols();
   if (k == 0) return;
   std::vector<std::pair<T, index_t>> candidates;
@@ -95,7 +95,7 @@ void select_topk_rows(const policy&, matrix_view<const T> scores, index_t k,
 // Top-k of queries . items^T, one row per query. Each score is sum_d q[d] * x[d] accumulated
 // in T in increasing d.
 template <class T, class Index>
-void select_topk_inner_product(const policy&, matrix_view<const T> queries,
+void topk_inner_product_kernel(const policy&, matrix_view<const T> queries,
                                matrix_view<const T> items, index_t k,
                                const csr_pattern_view<Index>* exclude, matrix_view<T> out_values,
                                matrix_view<index_t> out_indices) {
@@ -121,4 +121,4 @@ void select_topk_inner_product(const policy&, matrix_view<const T> queries,
   }
 }
 
-}  // namespace recfuse::reference
+}  // namespace recfuse::reference_backend

@@ -3,5 +3,5 @@
 #pragma once
 
 #include "recfuse/kokkos/adapt.hpp"
-#include "recfuse/kokkos/metrics.hpp"
+#include "recfuse/kokkos/metrics/error.hpp"
 #include "recfuse/kokkos/policy.hpp"

@@ -12,6 +12,7 @@
 // host views. In this release the Kokkos kernels are rmse and mae (recfuse/kokkos/metrics.hpp).
 #pragma once
 
+#include <string_view>
 #include <type_traits>
 
 #include <Kokkos_Core.hpp>
@@ -27,7 +28,7 @@ using memory_space_of =
                        host_memory, device_memory>;
 
 template <class ExecSpace>
-struct policy : ::recfuse::reference::policy {
+struct policy : ::recfuse::reference_backend::policy {
   static_assert(Kokkos::is_execution_space<ExecSpace>::value,
                 "recfuse::exec::kokkos<Space>: Space must be a Kokkos execution space");
   using execution_space = ExecSpace;
@@ -37,6 +38,9 @@ struct policy : ::recfuse::reference::policy {
   explicit policy(ExecSpace space) : instance(std::move(space)) {}
 
   ExecSpace instance{};
+  // The kernels this backend implements (docs/backends.md); RECFUSE_CHECK_NATIVE stops a call
+  // that would reach the reference's kernel instead of one of these.
+  static constexpr std::string_view native_kernels[] = {"rmse_kernel", "mae_kernel"};
 };
 
 }  // namespace recfuse::kokkos_backend

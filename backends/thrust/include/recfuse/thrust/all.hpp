@@ -3,5 +3,5 @@
 #pragma once
 
 #include "recfuse/thrust/adapt.hpp"
-#include "recfuse/thrust/metrics.hpp"
+#include "recfuse/thrust/metrics/error.hpp"
 #include "recfuse/thrust/policy.hpp"

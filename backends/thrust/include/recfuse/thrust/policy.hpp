@@ -16,6 +16,7 @@
 // and mae (recfuse/thrust/metrics.hpp).
 #pragma once
 
+#include <string_view>
 #include <type_traits>
 
 #include <thrust/system/cpp/execution_policy.h>
@@ -46,19 +47,22 @@ using memory_space_of =
                        host_memory, device_memory>;
 
 template <class System>
-struct policy : ::recfuse::reference::policy {
+struct policy : ::recfuse::reference_backend::policy {
   using system = System;
   using memory_space = memory_space_of<System>;
 
   // The Thrust execution policy the kernels pass to Thrust algorithms.
   constexpr System thrust_policy() const { return System{}; }
+  // The kernels this backend implements (docs/backends.md); RECFUSE_CHECK_NATIVE stops a call
+  // that would reach the reference's kernel instead of one of these.
+  static constexpr std::string_view native_kernels[] = {"rmse_kernel", "mae_kernel"};
 };
 
 #if defined(__CUDACC__)
 // CUDA: algorithms run on `stream` (0, the default stream, unless given). Thrust's reductions
 // return their value to the host, so a kernel that returns a number synchronizes the stream.
 template <>
-struct policy<::thrust::system::cuda::tag> : ::recfuse::reference::policy {
+struct policy<::thrust::system::cuda::tag> : ::recfuse::reference_backend::policy {
   using system = ::thrust::system::cuda::tag;
   using memory_space = device_memory;
 
@@ -68,6 +72,10 @@ struct policy<::thrust::system::cuda::tag> : ::recfuse::reference::policy {
   cudaStream_t stream = nullptr;
 
   auto thrust_policy() const { return ::thrust::cuda::par.on(stream); }
+
+  // As the host systems'; the CUDA kernels take device views only, so host data handed to the
+  // CUDA policy stops compiling instead of running the reference on the host.
+  static constexpr std::string_view native_kernels[] = {"rmse_kernel", "mae_kernel"};
 };
 #endif
 

@@ -20,15 +20,15 @@ auto index_range(const policy<ExecSpace>& p, index_t n) {
 }  // namespace detail
 
 template <class ExecSpace, class T>
-double sum_squared_error(const policy<ExecSpace>& p,
-                         vector_view<const T, typename policy<ExecSpace>::memory_space> a,
-                         vector_view<const T, typename policy<ExecSpace>::memory_space> b) {
+double rmse_kernel(const policy<ExecSpace>& p,
+                   vector_view<const T, typename policy<ExecSpace>::memory_space> a,
+                   vector_view<const T, typename policy<ExecSpace>::memory_space> b) {
   const T* x = a.data();
   const T* y = b.data();
   double sum = 0.0;
   // Reducing into a host scalar waits for the kernel, so `sum` is ready on return.
   Kokkos::parallel_reduce(
-      "recfuse::sum_squared_error", detail::index_range(p, a.size()),
+      "recfuse::rmse_kernel", detail::index_range(p, a.size()),
       KOKKOS_LAMBDA(index_t i, double& acc) {
         const double d = static_cast<double>(x[i]) - static_cast<double>(y[i]);
         acc += d * d;
@@ -38,14 +38,14 @@ double sum_squared_error(const policy<ExecSpace>& p,
 }
 
 template <class ExecSpace, class T>
-double sum_absolute_error(const policy<ExecSpace>& p,
-                          vector_view<const T, typename policy<ExecSpace>::memory_space> a,
-                          vector_view<const T, typename policy<ExecSpace>::memory_space> b) {
+double mae_kernel(const policy<ExecSpace>& p,
+                  vector_view<const T, typename policy<ExecSpace>::memory_space> a,
+                  vector_view<const T, typename policy<ExecSpace>::memory_space> b) {
   const T* x = a.data();
   const T* y = b.data();
   double sum = 0.0;
   Kokkos::parallel_reduce(
-      "recfuse::sum_absolute_error", detail::index_range(p, a.size()),
+      "recfuse::mae_kernel", detail::index_range(p, a.size()),
       KOKKOS_LAMBDA(index_t i, double& acc) {
         const double d = static_cast<double>(x[i]) - static_cast<double>(y[i]);
         acc += d < 0.0 ? -d : d;  // NaN passes through, as with std::abs

@@ -46,16 +46,16 @@ double sum_over_indices(const policy<System>& p, index_t n, Op op) {
 }  // namespace detail
 
 template <class System, class T>
-double sum_squared_error(const policy<System>& p,
-                         vector_view<const T, typename policy<System>::memory_space> a,
-                         vector_view<const T, typename policy<System>::memory_space> b) {
+double rmse_kernel(const policy<System>& p,
+                   vector_view<const T, typename policy<System>::memory_space> a,
+                   vector_view<const T, typename policy<System>::memory_space> b) {
   return detail::sum_over_indices(p, a.size(), detail::squared_difference<T>{a.data(), b.data()});
 }
 
 template <class System, class T>
-double sum_absolute_error(const policy<System>& p,
-                          vector_view<const T, typename policy<System>::memory_space> a,
-                          vector_view<const T, typename policy<System>::memory_space> b) {
+double mae_kernel(const policy<System>& p,
+                  vector_view<const T, typename policy<System>::memory_space> a,
+                  vector_view<const T, typename policy<System>::memory_space> b) {
   return detail::sum_over_indices(p, a.size(), detail::absolute_difference<T>{a.data(), b.data()});
 }
 

@@ -15,7 +15,7 @@
 #include <omp.h>
 #endif
 
-namespace recfuse::simd::detail {
+namespace recfuse::xsimd_backend::detail {
 
 inline int max_threads(const policy& p) {
   if (p.threads > 0) return p.threads;
@@ -112,4 +112,4 @@ double reduce_chunks(const policy& p, index_t n, index_t min_chunk, F&& partial)
   return sum;
 }
 
-}  // namespace recfuse::simd::detail
+}  // namespace recfuse::xsimd_backend::detail

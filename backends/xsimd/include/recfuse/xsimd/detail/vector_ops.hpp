@@ -1,18 +1,18 @@
 // recfuse xsimd backend: level-1 vector helpers the factorization kernels share
 // (factorize_biased.hpp, factorize_implicit.hpp).
 //
-//   T s = simd::detail::dot(a, b, k);     // sum_j a[j] b[j]
-//   simd::detail::axpy(c, y, out, k);     // out[j] += c y[j]
+//   T s = xsimd_backend::detail::dot(a, b, k);     // sum_j a[j] b[j]
+//   xsimd_backend::detail::axpy(c, y, out, k);     // out[j] += c y[j]
 //
 // Unaligned T batches with FMA, then a scalar tail; the summation order depends on k and the
 // batch width only, so a result is the same on every call and thread.
 #pragma once
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include "recfuse/core/config.hpp"
 
-namespace recfuse::simd::detail {
+namespace recfuse::xsimd_backend::detail {
 
 // sum_j a[j] b[j] over k elements: two FMA chains over whole batches (a third step for an odd
 // batch), one horizontal add, then the scalar tail.
@@ -32,7 +32,7 @@ inline T dot(const T* a, const T* b, index_t k) {
       s0 = ::xsimd::fma(batch::load_unaligned(a + j), batch::load_unaligned(b + j), s0);
       j += w;
     }
-    s = ::xsimd::hadd(s0 + s1);
+    s = ::xsimd::reduce_add(s0 + s1);
   }
   for (; j < k; ++j) s += a[j] * b[j];
   return s;
@@ -52,4 +52,4 @@ inline void axpy(T c, const T* y, T* out, index_t k) {
   for (; j < k; ++j) out[j] += c * y[j];
 }
 
-}  // namespace recfuse::simd::detail
+}  // namespace recfuse::xsimd_backend::detail

@@ -18,7 +18,7 @@
 // - predict: pairs in parallel, the dot product in T batches, then the sum in double.
 #pragma once
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -26,11 +26,11 @@
 #include <vector>
 
 #include "recfuse/factorize/biased_mf.hpp"
-#include "recfuse/reference/factorize_biased.hpp"
+#include "recfuse/reference/factorize/biased_mf.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
 #include "recfuse/xsimd/detail/vector_ops.hpp"
 
-namespace recfuse::simd {
+namespace recfuse::xsimd_backend {
 namespace detail::bmf {
 
 using ::recfuse::detail::bmf::als_side;
@@ -293,8 +293,8 @@ inline int als_threads(const policy& p, index_t rows, double ratings, index_t k)
 }  // namespace detail::bmf
 
 template <class T>
-void biased_sgd_fit(const policy& p, const interactions_view<T>& train, const sgd_options& o,
-                    biased_mf_model<T>& m) {
+void fit_biased_sgd_kernel(const policy& p, const interactions_view<T>& train, const sgd_options& o,
+                           biased_mf_model<T>& m) {
   auto s = ::recfuse::detail::bmf::make_sgd_schedule(train, static_cast<index_t>(o.blocks), o.seed);
   const index_t k = m.factors;
   // Train on copies of the parameters stored in rank order (each group's rows contiguous, so
@@ -382,8 +382,8 @@ void biased_als_solve_rows(const policy& p, biased_mf_model<T>& m, detail::bmf::
 }
 
 template <class T>
-void biased_als_fit(const policy& p, const interactions_view<T>& train, const als_options& o,
-                    biased_mf_model<T>& m) {
+void fit_biased_als_kernel(const policy& p, const interactions_view<T>& train, const als_options& o,
+                           biased_mf_model<T>& m) {
   const auto by_user = to_csr(train, csr_by::user);
   const auto by_item = to_csr(train, csr_by::item);
   for (int it = 0; it < o.iterations; ++it) {
@@ -395,16 +395,17 @@ void biased_als_fit(const policy& p, const interactions_view<T>& train, const al
 }
 
 template <class T>
-void biased_als_refit(const policy& p, biased_mf_model<T>& m, detail::bmf::side sd,
-                      const interactions_view<T>& data, vector_view<const std::int32_t> rows,
-                      const als_options& o) {
+void refit_kernel(const policy& p, biased_mf_model<T>& m, detail::bmf::side sd,
+                  const interactions_view<T>& data, vector_view<const std::int32_t> rows,
+                  const als_options& o) {
   const auto by_row = to_csr(data, sd == detail::bmf::side::users ? csr_by::user : csr_by::item);
   biased_als_solve_rows(p, m, sd, by_row, &rows, o.reg_bias, o.reg_factor);
 }
 
 template <class T>
-T biased_fold_in(const policy&, const biased_mf_model<T>& m, vector_view<const std::int32_t> items,
-                 vector_view<const T> ratings, vector_view<T> factors_out, const als_options& o) {
+T fold_in_user_kernel(const policy&, const biased_mf_model<T>& m,
+                      vector_view<const std::int32_t> items, vector_view<const T> ratings,
+                      vector_view<T> factors_out, const als_options& o) {
   const detail::bmf::als_side<T> s{
       nullptr, nullptr, m.item_factors.data(), m.item_bias.data(), m.factors, m.global_mean};
   detail::bmf::als_scratch w;
@@ -415,7 +416,7 @@ T biased_fold_in(const policy&, const biased_mf_model<T>& m, vector_view<const s
 }
 
 template <class T>
-void biased_predict(const policy& p, const biased_mf_model<T>& m,
+void predict_kernel(const policy& p, const biased_mf_model<T>& m,
                     vector_view<const std::int32_t> users, vector_view<const std::int32_t> items,
                     vector_view<T> out) {
   const index_t k = m.factors;
@@ -438,4 +439,4 @@ void biased_predict(const policy& p, const biased_mf_model<T>& m,
   });
 }
 
-}  // namespace recfuse::simd
+}  // namespace recfuse::xsimd_backend

@@ -1,23 +1,23 @@
 // recfuse xsimd backend: implicit ALS kernels (recfuse/factorize/implicit_als.hpp).
 //
-// implicit_solve_rows: rows in parallel, dynamically scheduled in blocks of about equal cost
+// fit_implicit_als_kernel: rows in parallel, dynamically scheduled in blocks of about equal cost
 // (entries + k / 2 per row for CG), so a few heavy rows of power-law data do not serialise a
 // block; scratch is allocated once per block, never per row; a Cholesky failure reports the
 // smallest failing row (an atomic minimum), as the reference does. Per row and CG step:
 //   - (Y^T Y + reg I) p as k broadcast-FMA sweeps over the rows of the gramian, the output kept
 //     in up to 8 batches of registers (a k x k matrix-vector product, the gramian stays in L1);
 //   - the entries in groups of one per lane (8 for float on AVX2): the group's dots y_e . p in
-//     one pass over p (independent FMA chains, reduced together by haddp), the coefficients as
-//     one batch, then one pass over A p adding all the group's scaled rows (A p is loaded and
-//     stored once per group); each y row is read from memory once per step, its second use
-//     hits L1, and the next group's rows are prefetched.
+//     one pass over p (independent FMA chains, reduced together by detail::reduce_rows), the
+//     coefficients as one batch, then one pass over A p adding all the group's scaled rows (A p is
+//     loaded and stored once per group); each y row is read from memory once per step, its second
+//     use hits L1, and the next group's rows are prefetched.
 // The CG arithmetic is in T (the reference's is in double); Cholesky forms the system in double
 // (8 entries per rank-8 update of the lower triangle) and solves it with a vectorised
 // right-looking Cholesky (the reference uses detail::cholesky_solve: same maths, other rounding).
-// implicit_gramian: fixed chunks of rows (set by n and k only, so the result does not depend on
+// gramian_kernel: fixed chunks of rows (set by n and k only, so the result does not depend on
 // the thread count), each summed in T by rank-4 updates of the upper triangle, flushed to a
 // double partial every 1024 rows; partials are added in chunk order.
-// implicit_solve_one (fold-in): the same row solver on the calling thread.
+// fold_in_user_kernel (fold-in): the same row solver on the calling thread.
 #pragma once
 
 #include <algorithm>
@@ -27,13 +27,14 @@
 #include <utility>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include "recfuse/factorize/implicit_als.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
+#include "recfuse/xsimd/detail/reduce_rows.hpp"
 #include "recfuse/xsimd/detail/vector_ops.hpp"
 
-namespace recfuse::simd {
+namespace recfuse::xsimd_backend {
 namespace detail {
 
 template <class T>
@@ -57,9 +58,10 @@ struct ials_kernels {
   }
 
   // out += sum_e coef(value_e, y_e . v) y_e over the entries, in groups of `lanes` entries: one
-  // pass over v computes the group's dots (one FMA chain per entry, reduced together by haddp),
-  // the coefficients are computed as one batch, then one pass over out adds the group's scaled
-  // rows. The next group's rows are prefetched. Entries past the last whole group go singly.
+  // pass over v computes the group's dots (one FMA chain per entry, reduced together by
+  // detail::reduce_rows), the coefficients are computed as one batch, then one pass over out adds
+  // the group's scaled rows. The next group's rows are prefetched. Entries past the last whole
+  // group go singly.
   template <std::size_t... Q, class CoefB, class CoefS>
   static void sparse_pass(std::index_sequence<Q...>, matrix_view<const T> y,
                           const std::int32_t* ids, const T* values, index_t n, const T* v, T* out,
@@ -79,7 +81,7 @@ struct ials_kernels {
         const batch vj = batch::load_unaligned(v + j);
         ((acc[Q] = ::xsimd::fma(batch::load_unaligned(rows[Q] + j), vj, acc[Q])), ...);
       }
-      batch d = ::xsimd::haddp(acc);
+      batch d = ::recfuse::xsimd_backend::detail::reduce_rows(acc);
       if (kv < k) {
         alignas(64) T tail[group] = {tail_dot(rows[Q], v, kv, k)...};
         d += batch::load_aligned(tail);
@@ -185,7 +187,7 @@ struct ials_kernels {
         rj.store_unaligned(r + j);
         rs_acc = ::xsimd::fma(rj, rj, rs_acc);
       }
-      T rs_new = ::xsimd::hadd(rs_acc);
+      T rs_new = ::xsimd::reduce_add(rs_acc);
       for (; j < k; ++j) {
         x[j] += a * p[j];
         r[j] -= a * ap[j];
@@ -238,7 +240,7 @@ inline bool ials_cholesky_solve(double* a, double* b, index_t n, double* col) {
     for (; l + lanes <= i; l += lanes) {
       acc = ::xsimd::fma(batch::load_unaligned(li + l), batch::load_unaligned(b + l), acc);
     }
-    double s = ::xsimd::hadd(acc);
+    double s = ::xsimd::reduce_add(acc);
     for (; l < i; ++l) s += li[l] * b[l];
     b[i] = (b[i] - s) / li[i];
   }
@@ -352,7 +354,7 @@ bool ials_solve_row(matrix_view<const T> y, const T* g, const std::int32_t* ids,
 }  // namespace detail
 
 template <class T>
-void implicit_gramian(const policy& p, matrix_view<const T> f, T* out) {
+void gramian_kernel(const policy& p, matrix_view<const T> f, T* out) {
   using batch = ::xsimd::batch<T>;
   constexpr index_t lanes = static_cast<index_t>(batch::size);
   const index_t n = f.rows();
@@ -421,9 +423,10 @@ void implicit_gramian(const policy& p, matrix_view<const T> f, T* out) {
 }
 
 template <class T>
-index_t implicit_solve_rows(const policy& p, const csr_view<T>& by_row, matrix_view<const T> fixed,
-                            const T* gram, matrix_view<T> target, const std::int32_t* rows,
-                            index_t count, const implicit_als_options& o) {
+index_t fit_implicit_als_kernel(const policy& p, const csr_view<T>& by_row,
+                                matrix_view<const T> fixed, const T* gram, matrix_view<T> target,
+                                const std::int32_t* rows, index_t count,
+                                const implicit_als_options& o) {
   if (count == 0) return -1;
   const index_t k = fixed.cols();
   const bool chol = o.solver == implicit_solver::cholesky;
@@ -476,12 +479,12 @@ index_t implicit_solve_rows(const policy& p, const csr_view<T>& by_row, matrix_v
 }
 
 template <class T>
-bool implicit_solve_one(const policy&, matrix_view<const T> fixed, const T* gram,
-                        const std::int32_t* ids, const T* values, index_t n, T* x,
-                        const implicit_als_options& o) {
+bool fold_in_user_kernel(const policy&, matrix_view<const T> fixed, const T* gram,
+                         const std::int32_t* ids, const T* values, index_t n, T* x,
+                         const implicit_als_options& o) {
   std::vector<T> scratch_t;
   std::vector<double> scratch_d;
   return detail::ials_solve_row(fixed, gram, ids, values, n, x, o, scratch_t, scratch_d);
 }
 
-}  // namespace recfuse::simd
+}  // namespace recfuse::xsimd_backend

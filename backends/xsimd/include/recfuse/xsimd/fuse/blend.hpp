@@ -1,22 +1,21 @@
-// recfuse xsimd backend: the fuse kernels (blend, blend_contributions).
+// recfuse xsimd backend: the kernels of score blending (recfuse/fuse/blend.hpp).
 //
 // Both are bandwidth-bound streams over the items, split into contiguous chunks, one per thread
 // (detail::for_chunks); every element's arithmetic is the same whatever the chunking, so
 // results do not depend on the thread count.
 //
-// - fuse_blend: weights rounded to T once per call; per batch of items,
+// - blend_kernel: weights rounded to T once per call; per batch of items,
 //   acc = w_0 s_0, then acc = fma(w_c, s_c, acc) for c = 1, 2, ... (the scalar tail does the
 //   same with std::fma). The error against the reference's double sum is a few eps(T) times
 //   sum_c |w_c s_c[i]|. out may be one of the scores: each batch reads every scorer before it
 //   stores.
-// - fuse_blend_contributions: the reference's arithmetic (T(w_c * double(s_c[i]))), threaded over
+// - blend_contributions_kernel: the reference's arithmetic (T(w_c * double(s_c[i]))), threaded over
 //   rows; the n x C output is written row by row, so it gains from threads, not from batches.
-// - explain_factorization keeps the reference kernels (one small Cholesky per call).
-// - learned_fusion runs through the nn functions, whose xsimd kernels (recfuse/xsimd/nn.hpp)
-//   this header includes.
+// explain_factorization keeps the reference kernels (one small Cholesky per call); learned_fusion
+// runs on the MLP kernels (recfuse/xsimd/fuse/learned.hpp).
 #pragma once
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -25,14 +24,11 @@
 
 #include "recfuse/core/views.hpp"
 #include "recfuse/fuse/blend.hpp"
-#include "recfuse/fuse/explain.hpp"
-#include "recfuse/fuse/learned.hpp"
-#include "recfuse/reference/fuse.hpp"
+#include "recfuse/reference/fuse/blend.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
-#include "recfuse/xsimd/nn.hpp"
 #include "recfuse/xsimd/policy.hpp"
 
-namespace recfuse::simd {
+namespace recfuse::xsimd_backend {
 namespace detail {
 
 // Items a chunk gets at least before a second thread joins in.
@@ -41,8 +37,8 @@ inline constexpr index_t fuse_min_chunk = index_t{1} << 14;
 }  // namespace detail
 
 template <class T>
-void fuse_blend(const policy& p, std::span<const vector_view<const T>> scores,
-                std::span<const double> weights, vector_view<T> out) {
+void blend_kernel(const policy& p, std::span<const vector_view<const T>> scores,
+                  std::span<const double> weights, vector_view<T> out) {
   using batch = ::xsimd::batch<T>;
   constexpr index_t width = static_cast<index_t>(batch::size);
   const index_t n = out.size();
@@ -75,8 +71,8 @@ void fuse_blend(const policy& p, std::span<const vector_view<const T>> scores,
 }
 
 template <class T>
-void fuse_blend_contributions(const policy& p, std::span<const vector_view<const T>> scores,
-                              std::span<const double> weights, matrix_view<T> out) {
+void blend_contributions_kernel(const policy& p, std::span<const vector_view<const T>> scores,
+                                std::span<const double> weights, matrix_view<T> out) {
   const index_t n = out.rows();
   const std::size_t count = scores.size();
   const int chunks =
@@ -91,4 +87,4 @@ void fuse_blend_contributions(const policy& p, std::span<const vector_view<const
   });
 }
 
-}  // namespace recfuse::simd
+}  // namespace recfuse::xsimd_backend

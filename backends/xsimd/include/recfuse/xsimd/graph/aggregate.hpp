@@ -1,22 +1,18 @@
-// recfuse xsimd backend: the graph kernels.
+// recfuse xsimd backend: the kernels of neighbour aggregation (recfuse/graph/aggregate.hpp).
 //
-// - graph_similarity (cooccurrence_graph, attribute_graph): rows split by their work (the sum of
-//   the sizes of the groups they belong to) into more chunks than threads, scheduled
-//   dynamically; each thread has its own dense counter array, each chunk its own output,
-//   concatenated in chunk order, so the graph is the reference's bit for bit.
-// - graph_aggregate: rows split into chunks of equal (edges + rows), since power-law graphs put
+// - aggregate_kernel: rows split into chunks of equal (edges + rows), since power-law graphs put
 //   most edges in few rows; per row, the features are walked in blocks of up to 8 batches held in
 //   registers while the row's neighbours are gathered (a software prefetch runs a few
 //   neighbours ahead, since a random gather defeats the hardware prefetcher), then a scalar tail.
 //   Sums accumulate in T with FMA; max keeps a NaN mask beside the running maximum.
-// - graph_aggregate_backward (sum, mean, gcn): a scatter in which each thread owns a range of
+// - aggregate_backward_kernel (sum, mean, gcn): a scatter in which each thread owns a range of
 //   destination rows (balanced by in-degree) and applies, in row order, the edges that land in
 //   it, so every grad_x row receives its terms in the same order on any thread count (no
 //   transpose, which costs as much as the gather itself on a power-law graph). max: the arg-max
 //   of each output entry in parallel over rows, then a serial scatter in row order.
 #pragma once
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -28,54 +24,13 @@
 #include <vector>
 
 #include "recfuse/graph/aggregate.hpp"
-#include "recfuse/graph/builders.hpp"
-#include "recfuse/graph/sage.hpp"
-#include "recfuse/reference/graph.hpp"
+#include "recfuse/reference/graph/aggregate.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
-#include "recfuse/xsimd/scale.hpp"
-#include "recfuse/xsimd/select.hpp"
-// sage_layer's dense part runs on the xsimd gemm once that kernel exists (the reference
-// gemm serves until then).
-#if __has_include("recfuse/xsimd/gemm.hpp")
-#include "recfuse/xsimd/gemm.hpp"
-#endif
+#include "recfuse/xsimd/graph/detail/partition.hpp"
+#include "recfuse/xsimd/policy.hpp"
 
-namespace recfuse::simd {
+namespace recfuse::xsimd_backend {
 namespace detail {
-
-// Splits [0, n) into `chunks` pieces of about equal cost(i) = prefix(i) (non-decreasing,
-// prefix(0) = 0); bounds has chunks + 1 entries.
-template <class Prefix>
-std::vector<index_t> graph_balanced_bounds(index_t n, int chunks, Prefix prefix) {
-  std::vector<index_t> bounds(static_cast<std::size_t>(chunks) + 1, n);
-  bounds[0] = 0;
-  const double total = static_cast<double>(prefix(n));
-  for (int c = 1; c < chunks; ++c) {
-    const double target = total * c / chunks;
-    index_t lo = bounds[c - 1], hi = n;
-    while (lo < hi) {
-      const index_t mid = lo + (hi - lo) / 2;
-      if (static_cast<double>(prefix(mid)) < target)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    bounds[c] = lo;
-  }
-  return bounds;
-}
-
-// Runs f(begin, end) over the chunks [bounds[c], bounds[c + 1]), dynamically scheduled.
-template <class F>
-void graph_for_bounds(const policy& p, const std::vector<index_t>& bounds, F&& f) {
-  const auto chunks = static_cast<index_t>(bounds.size()) - 1;
-  for_each_index(p, chunks, 1, [&](index_t c) { f(c, bounds[c], bounds[c + 1]); });
-}
-
-inline int graph_chunks(const policy& p, index_t work) {
-  const int threads = chunk_count(p, work, index_t{1} << 14);
-  return threads <= 1 ? 1 : threads * 8;
-}
 
 // Gathers the rows [b, e) of one node for the columns [c0, c0 + NB * lanes):
 //   max:  y = max_p coef_p x_{j_p}       (0 for an empty row; NaN if any term is NaN: the
@@ -407,78 +362,9 @@ void graph_scatter_backward(const policy& p, const csr_view<T, Index>& g, matrix
 
 }  // namespace detail
 
-template <class T>
-csr_matrix<T> graph_similarity(const policy& p, const graph::detail::bipartite& b,
-                               const graph::detail::similarity_params& params,
-                               std::type_identity<T>) {
-  // Work of row i: the sizes of its groups summed; prefix sums over rows.
-  std::vector<index_t> work(static_cast<std::size_t>(b.nodes + 1), 0);
-  for (index_t i = 0; i < b.nodes; ++i) {
-    index_t w = 1;
-    for (index_t e = b.node_offsets[i]; e < b.node_offsets[i + 1]; ++e) {
-      const auto g = b.node_groups[e];
-      w += b.group_offsets[g + 1] - b.group_offsets[g];
-    }
-    work[i + 1] = work[i] + w;
-  }
-  const int chunks = detail::graph_chunks(p, work[b.nodes]);
-  const auto bounds =
-      detail::graph_balanced_bounds(b.nodes, chunks, [&](index_t i) { return work[i]; });
-  struct part {
-    std::vector<index_t> sizes;
-    std::vector<std::int32_t> indices;
-    std::vector<T> values;
-  };
-  std::vector<part> parts(static_cast<std::size_t>(chunks));
-  // One counter array per concurrently running chunk (not per chunk): each row leaves it all
-  // zero again. Chunks take a scratch from a pool rather than indexing by omp_get_thread_num(),
-  // which inside a caller's own parallel region is the caller's thread number, unrelated to
-  // this call's thread count.
-  struct scratch {
-    std::vector<std::int32_t> counter, touched;
-    std::vector<std::pair<T, std::int32_t>> row;
-  };
-  std::vector<std::unique_ptr<scratch>> pool;
-  std::mutex pool_lock;
-  detail::graph_for_bounds(p, bounds, [&](index_t c, index_t begin, index_t end) {
-    if (begin == end) return;
-    std::unique_ptr<scratch> sc;
-    {
-      const std::lock_guard<std::mutex> hold(pool_lock);
-      if (!pool.empty()) {
-        sc = std::move(pool.back());
-        pool.pop_back();
-      }
-    }
-    if (!sc) sc = std::make_unique<scratch>();
-    if (sc->counter.empty()) sc->counter.assign(static_cast<std::size_t>(b.nodes), 0);
-    auto& out = parts[c];
-    graph::detail::similarity_rows<T>(b, params, begin, end, sc->counter, sc->touched, sc->row,
-                                      out.sizes, out.indices, out.values);
-    const std::lock_guard<std::mutex> hold(pool_lock);
-    pool.push_back(std::move(sc));
-  });
-  csr_matrix<T> m;
-  m.rows = m.cols = b.nodes;
-  m.offsets.assign(static_cast<std::size_t>(b.nodes + 1), 0);
-  index_t nnz = 0, i = 0;
-  for (const auto& pt : parts) nnz += static_cast<index_t>(pt.indices.size());
-  m.indices.reserve(static_cast<std::size_t>(nnz));
-  m.values.reserve(static_cast<std::size_t>(nnz));
-  for (const auto& pt : parts) {
-    for (const index_t s : pt.sizes) {
-      m.offsets[i + 1] = m.offsets[i] + s;
-      ++i;
-    }
-    m.indices.insert(m.indices.end(), pt.indices.begin(), pt.indices.end());
-    m.values.insert(m.values.end(), pt.values.begin(), pt.values.end());
-  }
-  return m;
-}
-
 template <class T, class Index>
-void graph_aggregate(const policy& p, const csr_view<T, Index>& g, matrix_view<const T> x,
-                     matrix_view<T> out, const graph::aggregate_options& o) {
+void aggregate_kernel(const policy& p, const csr_view<T, Index>& g, matrix_view<const T> x,
+                      matrix_view<T> out, const graph::aggregate_options& o) {
   using graph::aggregation;
   const index_t n = g.rows();
   const Index* idx = g.indices();
@@ -517,9 +403,9 @@ void graph_aggregate(const policy& p, const csr_view<T, Index>& g, matrix_view<c
 }
 
 template <class T, class Index>
-void graph_aggregate_backward(const policy& p, const csr_view<T, Index>& g, matrix_view<const T> x,
-                              matrix_view<const T> grad_out, matrix_view<T> grad_x,
-                              const graph::aggregate_options& o) {
+void aggregate_backward_kernel(const policy& p, const csr_view<T, Index>& g, matrix_view<const T> x,
+                               matrix_view<const T> grad_out, matrix_view<T> grad_x,
+                               const graph::aggregate_options& o) {
   using graph::aggregation;
   const index_t n = g.rows(), m = x.rows(), d = x.cols();
   if (o.kind == aggregation::max) {
@@ -552,4 +438,4 @@ void graph_aggregate_backward(const policy& p, const csr_view<T, Index>& g, matr
                                  o.kind == aggregation::gcn, o.weighted);
 }
 
-}  // namespace recfuse::simd
+}  // namespace recfuse::xsimd_backend

@@ -6,12 +6,12 @@
 #include <cmath>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include "recfuse/metrics/error.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
 
-namespace recfuse::simd {
+namespace recfuse::xsimd_backend {
 namespace detail {
 
 // Sum over [begin, end) of op(a[i] - b[i]), in batches, flushed to double every `block`.
@@ -31,7 +31,7 @@ double error_sum(const T* a, const T* b, index_t begin, index_t end, Op op) {
       s2 += op(batch::load_unaligned(a + i + 2 * lanes) - batch::load_unaligned(b + i + 2 * lanes));
       s3 += op(batch::load_unaligned(a + i + 3 * lanes) - batch::load_unaligned(b + i + 3 * lanes));
     }
-    total += static_cast<double>(::xsimd::hadd((s0 + s1) + (s2 + s3)));
+    total += static_cast<double>(::xsimd::reduce_add((s0 + s1) + (s2 + s3)));
   }
   for (; i < end; ++i) {
     const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
@@ -51,14 +51,14 @@ double error_sum(const T* a, const T* b, index_t begin, index_t end, Op op) {
 }  // namespace detail
 
 template <class T>
-double sum_squared_error(const policy& p, vector_view<const T> a, vector_view<const T> b) {
+double rmse_kernel(const policy& p, vector_view<const T> a, vector_view<const T> b) {
   return detail::reduce_chunks(p, a.size(), index_t{1} << 15, [&](index_t begin, index_t end) {
     return detail::error_sum(a.data(), b.data(), begin, end, [](auto d) { return d * d; });
   });
 }
 
 template <class T>
-double sum_absolute_error(const policy& p, vector_view<const T> a, vector_view<const T> b) {
+double mae_kernel(const policy& p, vector_view<const T> a, vector_view<const T> b) {
   return detail::reduce_chunks(p, a.size(), index_t{1} << 15, [&](index_t begin, index_t end) {
     return detail::error_sum(a.data(), b.data(), begin, end, [](auto d) {
       using std::abs;
@@ -68,4 +68,4 @@ double sum_absolute_error(const policy& p, vector_view<const T> a, vector_view<c
   });
 }
 
-}  // namespace recfuse::simd
+}  // namespace recfuse::xsimd_backend

@@ -13,12 +13,12 @@
 #include <cmath>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include "recfuse/metrics/ranking.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
 
-namespace recfuse::simd {
+namespace recfuse::xsimd_backend {
 namespace detail {
 
 inline void add_to(::recfuse::detail::ranking_totals& a,
@@ -81,14 +81,14 @@ void count_below4(const T* row, index_t n, const T (&x)[4], index_t (&below)[4],
       b3 += ::xsimd::select(a < x3, one, zero);
       m3 += ::xsimd::select(a <= x3, one, zero);
     }
-    below[0] += static_cast<index_t>(::xsimd::hadd(b0));
-    below[1] += static_cast<index_t>(::xsimd::hadd(b1));
-    below[2] += static_cast<index_t>(::xsimd::hadd(b2));
-    below[3] += static_cast<index_t>(::xsimd::hadd(b3));
-    at_most[0] += static_cast<index_t>(::xsimd::hadd(m0));
-    at_most[1] += static_cast<index_t>(::xsimd::hadd(m1));
-    at_most[2] += static_cast<index_t>(::xsimd::hadd(m2));
-    at_most[3] += static_cast<index_t>(::xsimd::hadd(m3));
+    below[0] += static_cast<index_t>(::xsimd::reduce_add(b0));
+    below[1] += static_cast<index_t>(::xsimd::reduce_add(b1));
+    below[2] += static_cast<index_t>(::xsimd::reduce_add(b2));
+    below[3] += static_cast<index_t>(::xsimd::reduce_add(b3));
+    at_most[0] += static_cast<index_t>(::xsimd::reduce_add(m0));
+    at_most[1] += static_cast<index_t>(::xsimd::reduce_add(m1));
+    at_most[2] += static_cast<index_t>(::xsimd::reduce_add(m2));
+    at_most[3] += static_cast<index_t>(::xsimd::reduce_add(m3));
   }
   for (; j < n; ++j) {
     for (int g = 0; g < 4; ++g) {
@@ -196,9 +196,10 @@ index_t doubled_auc_wins(const T* row, index_t n, index_t u, const Index* rel_be
 }  // namespace detail
 
 template <class Id, class Index>
-::recfuse::detail::ranking_totals sum_ranking_metrics(const policy& p,
-                                                      matrix_view<const Id> recommendations,
-                                                      csr_pattern_view<Index> relevant, index_t k) {
+::recfuse::detail::ranking_totals evaluate_ranking_kernel(const policy& p,
+                                                          matrix_view<const Id> recommendations,
+                                                          csr_pattern_view<Index> relevant,
+                                                          index_t k) {
   using totals = ::recfuse::detail::ranking_totals;
   // discount[i] = 1 / log2(i + 2); ideal_dcg[c - 1] = IDCG over c positions.
   std::vector<double> discount(static_cast<std::size_t>(k)), ideal_dcg(static_cast<std::size_t>(k));
@@ -248,9 +249,9 @@ template <class Id, class Index>
 }
 
 template <class T, class Index, class Index2>
-::recfuse::detail::auc_totals sum_user_auc(const policy& p, matrix_view<const T> scores,
-                                           csr_pattern_view<Index> relevant,
-                                           csr_pattern_view<Index2> exclude) {
+::recfuse::detail::auc_totals auc_kernel(const policy& p, matrix_view<const T> scores,
+                                         csr_pattern_view<Index> relevant,
+                                         csr_pattern_view<Index2> exclude) {
   using totals = ::recfuse::detail::auc_totals;
   const index_t n = scores.cols();
   return detail::sum_user_blocks<totals>(
@@ -276,4 +277,4 @@ template <class T, class Index, class Index2>
       });
 }
 
-}  // namespace recfuse::simd
+}  // namespace recfuse::xsimd_backend

@@ -21,7 +21,7 @@
 // path runs depends on the shape only.
 #pragma once
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -37,7 +37,7 @@
 #include "recfuse/xsimd/detail/parallel.hpp"
 #include "recfuse/xsimd/policy.hpp"
 
-namespace recfuse::simd {
+namespace recfuse::xsimd_backend {
 namespace detail {
 
 template <class T>
@@ -596,4 +596,4 @@ void gemm_kernel(const policy& pol, bool trans_a, bool trans_b, T alpha, matrix_
   detail::gemm_run(pol, trans_a, trans_b, a, b, c, ep);
 }
 
-}  // namespace recfuse::simd
+}  // namespace recfuse::xsimd_backend

@@ -1,6 +1,6 @@
 // recfuse xsimd backend: top-k selection kernels.
 //
-// select_topk_rows: rows in parallel; per row, a heap of k kept in the output row. The first k
+// topk_kernel: rows in parallel; per row, a heap of k kept in the output row. The first k
 // selectable items fill it (scalar); after that a SIMD filter compares four batches of scores
 // at a time with the current k-th best and only lanes strictly greater reach the scalar insert,
 // which is where exclusion is checked (binary search in a sorted copy of the row's ids).
@@ -8,17 +8,17 @@
 // loses. With random scores a row does about k * ln(n / k) inserts, so the pass is one
 // streaming read of the scores.
 //
-// select_topk_inner_product: see detail/select_fused.hpp.
+// topk_inner_product_kernel: see detail/select_fused.hpp.
 #pragma once
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include "recfuse/select/topk.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
-#include "recfuse/xsimd/detail/select_fused.hpp"
-#include "recfuse/xsimd/detail/select_heap.hpp"
+#include "recfuse/xsimd/select/detail/topk_fused.hpp"
+#include "recfuse/xsimd/select/detail/topk_heap.hpp"
 
-namespace recfuse::simd {
+namespace recfuse::xsimd_backend {
 namespace detail {
 
 template <class T>
@@ -66,9 +66,9 @@ void row_topk(const T* s, index_t n, index_t k, id_list excluded, T* hv, index_t
 }  // namespace detail
 
 template <class T, class Index>
-void select_topk_rows(const policy& p, matrix_view<const T> scores, index_t k,
-                      const csr_pattern_view<Index>* exclude, matrix_view<T> out_values,
-                      matrix_view<index_t> out_indices) {
+void topk_kernel(const policy& p, matrix_view<const T> scores, index_t k,
+                 const csr_pattern_view<Index>* exclude, matrix_view<T> out_values,
+                 matrix_view<index_t> out_indices) {
   const index_t m = scores.rows();
   const index_t n = scores.cols();
   if (m == 0 || k == 0) return;
@@ -80,7 +80,7 @@ void select_topk_rows(const policy& p, matrix_view<const T> scores, index_t k,
 }
 
 template <class T, class Index>
-void select_topk_inner_product(const policy& p, matrix_view<const T> queries,
+void topk_inner_product_kernel(const policy& p, matrix_view<const T> queries,
                                matrix_view<const T> items, index_t k,
                                const csr_pattern_view<Index>* exclude, matrix_view<T> out_values,
                                matrix_view<index_t> out_indices) {
@@ -89,4 +89,4 @@ void select_topk_inner_product(const policy& p, matrix_view<const T> queries,
   detail::fused_topk(p, queries, items, k, excluded, out_values, out_indices);
 }
 
-}  // namespace recfuse::simd
+}  // namespace recfuse::xsimd_backend

@@ -23,12 +23,13 @@
 #include <limits>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "recfuse/xsimd/detail/xsimd.hpp"
 
 #include "recfuse/xsimd/detail/parallel.hpp"
-#include "recfuse/xsimd/detail/select_heap.hpp"
+#include "recfuse/xsimd/detail/reduce_rows.hpp"
+#include "recfuse/xsimd/select/detail/topk_heap.hpp"
 
-namespace recfuse::simd::detail {
+namespace recfuse::xsimd_backend::detail {
 
 template <class T>
 struct fused_shape {
@@ -210,9 +211,9 @@ void fused_worker(const T* packed, index_t d, index_t m, index_t panel_begin, in
 }
 
 // One query against items [item_begin, item_end), for tiny m where a panel of nr queries would
-// be mostly padding: lanes run along d, `lanes` items at a time, and haddp turns their lanes
-// accumulators into one batch of scores, which meets the threshold filter. Bound by reading
-// the items once.
+// be mostly padding: lanes run along d, `lanes` items at a time, and detail::reduce_rows turns
+// their lanes accumulators into one batch of scores, which meets the threshold filter. Bound by
+// reading the items once.
 template <class T>
 void single_query_worker(const T* query, index_t q, index_t d, matrix_view<const T> items,
                          index_t item_begin, index_t item_end, const exclusion_lists& excl,
@@ -236,7 +237,7 @@ void single_query_worker(const T* query, index_t q, index_t d, matrix_view<const
         acc[i] = ::xsimd::fma(batch::load_unaligned(x[i] + c), qc, acc[i]);
       }
     }
-    batch scores = ::xsimd::haddp(acc);
+    batch scores = ::recfuse::xsimd_backend::detail::reduce_rows(acc);
     if (dv < d) {
       scores.store_aligned(s);
       for (index_t i = 0; i < lanes; ++i) {
@@ -375,4 +376,4 @@ void fused_topk(const policy& p, matrix_view<const T> queries, matrix_view<const
   }
 }
 
-}  // namespace recfuse::simd::detail
+}  // namespace recfuse::xsimd_backend::detail

@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <vector>
 
-#include "recfuse/reference/select.hpp"
+#include "recfuse/reference/select/topk.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
 
-namespace recfuse::simd::detail {
+namespace recfuse::xsimd_backend::detail {
 
 // (a, ia) ranks after (b, ib): the heap keeps the worst entry at its root.
 template <class T>
@@ -112,4 +112,4 @@ class exclusion_lists {
   std::vector<index_t> ids_;
 };
 
-}  // namespace recfuse::simd::detail
+}  // namespace recfuse::xsimd_backend::detail

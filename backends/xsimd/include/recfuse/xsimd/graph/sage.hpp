@@ -1,0 +1,9 @@
+// recfuse xsimd backend: the kernels sage_layer (recfuse/graph/sage.hpp) runs on. A GraphSAGE
+// layer has no kernel of its own: it is neighbour aggregation, a dense layer and an activation,
+// so it takes the xsimd aggregation, GEMM and MLP kernels.
+#pragma once
+
+#include "recfuse/graph/sage.hpp"
+#include "recfuse/xsimd/graph/aggregate.hpp"
+#include "recfuse/xsimd/nn/gemm.hpp"
+#include "recfuse/xsimd/nn/mlp.hpp"
