@@ -313,7 +313,93 @@ inline void transpose_8x8(const float* s, index_t lds, float* d, index_t ldd) {
     _mm256_storeu_ps(d + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
   }
 }
+
+// d[q * ldd + r] = s[r * lds + q] for a 4 x 4 double block (AVX in-register transpose).
+inline void transpose_4x4(const double* s, index_t lds, double* d, index_t ldd) {
+  const __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + lds),
+                r2 = _mm256_loadu_pd(s + 2 * lds), r3 = _mm256_loadu_pd(s + 3 * lds);
+  const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1),
+                t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+  _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+  _mm256_storeu_pd(d + ldd, _mm256_permute2f128_pd(t1, t3, 0x20));
+  _mm256_storeu_pd(d + 2 * ldd, _mm256_permute2f128_pd(t0, t2, 0x31));
+  _mm256_storeu_pd(d + 3 * ldd, _mm256_permute2f128_pd(t1, t3, 0x31));
+}
 #endif
+
+#if defined(__AVX512F__)
+// d[q * ldd + r] = s[r * lds + q] for a 16 x 16 float block (AVX-512 in-register transpose).
+inline void transpose_16x16(const float* s, index_t lds, float* d, index_t ldd) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(s + i * lds);
+  // 4 x 4 transposes inside each 128-bit lane, as in transpose_8x8.
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  // r[4g + c], lane L (128 bits) = rows 4g..4g+3 of column 4L + c. Transpose the 4 x 4 grid of
+  // 128-bit lanes: output row 4L + c = lane L of r[c], r[4 + c], r[8 + c], r[12 + c].
+  for (int c = 0; c < 4; ++c) {
+    // u0 = {r[c].L0, r[c].L1, r[4+c].L0, r[4+c].L1}, u1 = the same with lanes 2, 3; likewise for
+    // rows 8-15.
+    const __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44);
+    const __m512 u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
+    const __m512 u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
+    const __m512 u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
+    _mm512_storeu_ps(d + (0 + c) * ldd, _mm512_shuffle_f32x4(u0, u2, 0x88));
+    _mm512_storeu_ps(d + (4 + c) * ldd, _mm512_shuffle_f32x4(u0, u2, 0xDD));
+    _mm512_storeu_ps(d + (8 + c) * ldd, _mm512_shuffle_f32x4(u1, u3, 0x88));
+    _mm512_storeu_ps(d + (12 + c) * ldd, _mm512_shuffle_f32x4(u1, u3, 0xDD));
+  }
+}
+#endif
+
+// Transposes the columns [0, cols) x inner [0, kc) block of a transposed b (column j at
+// s + j * lds, inner index p at s[j * lds + p]) into panel[p * nr + j] with in-register square
+// transposes, for whole blocks only. Returns how many columns (a multiple of the block) and
+// inner indices it wrote; the caller copies the rest.
+template <class T, index_t nr>
+inline void pack_b_transposed_blocks(const T* s, index_t lds, index_t cols, index_t kc, T* panel,
+                                     index_t& j_done, index_t& p_done) {
+  j_done = 0;
+  p_done = 0;
+  (void)s, (void)lds, (void)cols, (void)kc, (void)panel;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float> && nr % 16 == 0) {
+    j_done = cols / 16 * 16;
+    p_done = kc / 16 * 16;
+    for (index_t p = 0; p < p_done; p += 16) {
+      for (index_t j = 0; j < j_done; j += 16)
+        transpose_16x16(s + j * lds + p, lds, panel + p * nr + j, nr);
+    }
+    return;
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (std::is_same_v<T, float> && nr % 8 == 0) {
+    j_done = cols / 8 * 8;
+    p_done = kc / 8 * 8;
+    for (index_t p = 0; p < p_done; p += 8) {
+      for (index_t j = 0; j < j_done; j += 8)
+        transpose_8x8(s + j * lds + p, lds, panel + p * nr + j, nr);
+    }
+  } else if constexpr (std::is_same_v<T, double> && nr % 4 == 0) {
+    j_done = cols / 4 * 4;
+    p_done = kc / 4 * 4;
+    for (index_t p = 0; p < p_done; p += 4) {
+      for (index_t j = 0; j < j_done; j += 4)
+        transpose_4x4(s + j * lds + p, lds, panel + p * nr + j, nr);
+    }
+  }
+#endif
+  if (j_done == 0) p_done = 0;
+}
 
 // Packs inner [p0, p0 + kc) x columns [j0, j0 + nc) of op(b) into nr-column panels.
 template <class T>
@@ -321,46 +407,47 @@ void pack_b(matrix_view<const T> b, bool tb, index_t p0, index_t kc, index_t j0,
             T* dst) {
   using batch = ::xsimd::batch<T>;
   constexpr index_t nr = gemm_blocking<T>::nr, lanes = gemm_blocking<T>::lanes;
+  static_assert(nr % lanes == 0, "nr must be a multiple of the batch width");
   const index_t full = nc / nr * nr;
   if (!tb) {
-    // row p of b holds inner index p for every column: read it once, in order.
+    // Row p of b holds inner index p for every column: read it once, in order. The edge panel
+    // copies its whole batches too, then the tail and the zero padding.
+    const index_t edge = nc - full, edge_vec = edge / lanes * lanes;
     for (index_t p = 0; p < kc; ++p) {
       const T* src = b.row(p0 + p) + j0;
       for (index_t jr = 0; jr < full; jr += nr) {
         T* d = dst + jr * kc + p * nr;
-        batch::load_unaligned(src + jr).store_aligned(d);
-        batch::load_unaligned(src + jr + lanes).store_aligned(d + lanes);
+        for (index_t j = 0; j < nr; j += lanes)
+          batch::load_unaligned(src + jr + j).store_aligned(d + j);
       }
       if (full < nc) {
         T* d = dst + full * kc + p * nr;
-        for (index_t j = 0; j < nr; ++j) d[j] = full + j < nc ? src[full + j] : T(0);
+        const T* s = src + full;
+        for (index_t j = 0; j < edge_vec; j += lanes)
+          batch::load_unaligned(s + j).store_aligned(d + j);
+        for (index_t j = edge_vec; j < edge; ++j) d[j] = s[j];
+        for (index_t j = edge; j < nr; ++j) d[j] = T(0);
       }
     }
     return;
   }
+  // Row j of b holds column j of op(b): transpose square blocks in registers, copy the rest.
   for (index_t jr = 0; jr < nc; jr += nr) {
     const index_t cols = std::min(nr, nc - jr);
     T* panel = dst + jr * kc;
-    index_t p_done = 0;
-#if defined(__AVX__)
-    if constexpr (std::is_same_v<T, float> && nr == 16) {
-      if (cols == nr) {
-        // 8 x 8 blocks: 8 columns (rows of b) by 8 inner indices at a time.
-        for (; p_done + 8 <= kc; p_done += 8) {
-          for (index_t j8 = 0; j8 < nr; j8 += 8) {
-            transpose_8x8(b.row(j0 + jr + j8) + p0 + p_done, b.stride(), panel + p_done * nr + j8,
-                          nr);
-          }
-        }
-      }
-    }
-#endif
-    for (index_t j = 0; j < cols; ++j) {
+    index_t j_done, p_done;
+    pack_b_transposed_blocks<T, nr>(b.row(j0 + jr) + p0, b.stride(), cols, kc, panel, j_done,
+                                    p_done);
+    for (index_t j = 0; j < j_done; ++j) {
       const T* src = b.row(j0 + jr + j) + p0;
       for (index_t p = p_done; p < kc; ++p) panel[p * nr + j] = src[p];
     }
+    for (index_t j = j_done; j < cols; ++j) {
+      const T* src = b.row(j0 + jr + j) + p0;
+      for (index_t p = 0; p < kc; ++p) panel[p * nr + j] = src[p];
+    }
     for (index_t j = cols; j < nr; ++j) {
-      for (index_t p = p_done; p < kc; ++p) panel[p * nr + j] = T(0);
+      for (index_t p = 0; p < kc; ++p) panel[p * nr + j] = T(0);
     }
   }
 }
@@ -462,7 +549,7 @@ inline void dot_rows(const T* x, const T* const* w, index_t k, T* out) {
     p += lanes;
   }
   for (int r = 0; r < R; ++r) {
-    T s = ::xsimd::hadd(s0[r] + s1[r]);
+    T s = ::xsimd::reduce_add(s0[r] + s1[r]);
     for (index_t q = p; q < k; ++q) s = std::fma(x[q], w[r][q], s);
     out[r] = s;
   }
