@@ -2,8 +2,9 @@
 //
 // Two tiers, as in kokkos-kernels and FAISS: checks on what a caller passed throw one of the
 // typed exceptions below, with a message that starts with the public function's name and
-// prints the offending sizes, ids or values; internal invariants are RECFUSE_ASSERT, compiled
-// out with NDEBUG.
+// prints the offending sizes, ids or values; internal invariants (a kernel's documented
+// preconditions, view indices within their extents) are RECFUSE_ASSERT, compiled out with
+// NDEBUG. The sanitizer preset builds without NDEBUG, so its suite runs them.
 #pragma once
 
 #include <cassert>

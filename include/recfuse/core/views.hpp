@@ -34,7 +34,12 @@ class vector_view {
   constexpr T* data() const { return data_; }
   constexpr index_t size() const { return size_; }
   constexpr bool empty() const { return size_ == 0; }
-  constexpr T& operator[](index_t i) const { return data_[i]; }
+  // Kernels index within the extents the public function checked: asserted in builds without
+  // NDEBUG (the sanitizer suite), free otherwise.
+  constexpr T& operator[](index_t i) const {
+    RECFUSE_ASSERT(i >= 0 && i < size_);
+    return data_[i];
+  }
   constexpr T* begin() const { return data_; }
   constexpr T* end() const { return data_ + size_; }
 
@@ -69,7 +74,10 @@ class matrix_view {
   constexpr bool empty() const { return rows_ == 0 || cols_ == 0; }
   constexpr bool contiguous() const { return stride_ == cols_ || rows_ <= 1; }
   constexpr T* row(index_t i) const { return data_ + i * stride_; }
-  constexpr T& operator()(index_t i, index_t j) const { return data_[i * stride_ + j]; }
+  constexpr T& operator()(index_t i, index_t j) const {
+    RECFUSE_ASSERT(i >= 0 && i < rows_ && j >= 0 && j < cols_);
+    return data_[i * stride_ + j];
+  }
 
  private:
   T* data_ = nullptr;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "recfuse/core/config.hpp"
+#include "recfuse/core/errors.hpp"
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/views.hpp"
 #include "recfuse/reference/scale/standard_scaler.hpp"
@@ -21,6 +22,7 @@ namespace recfuse::reference_backend {
 template <class T>
 void minmax_scaler_fit_kernel(const policy&, matrix_view<const T> x, vector_view<double> lo,
                               vector_view<double> hi) {
+  RECFUSE_ASSERT(x.rows() >= 1 && x.cols() >= 1);  // the contract every backend keeps
   const index_t cols = x.cols();
   for (index_t j = 0; j < cols; ++j) lo[j] = hi[j] = static_cast<double>(x(0, j));
   for (index_t i = 0; i < x.rows(); ++i) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "recfuse/core/config.hpp"
+#include "recfuse/core/errors.hpp"
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/views.hpp"
 
@@ -68,6 +69,7 @@ void moments(matrix_view<const T> x, double* mean, double* m2) {
 template <class T>
 void standard_scaler_fit_kernel(const policy&, matrix_view<const T> x, vector_view<double> mean,
                                 vector_view<double> m2) {
+  RECFUSE_ASSERT(x.rows() >= 1 && x.cols() >= 1);  // the contract every backend keeps
   detail::moments(x, mean.data(), m2.data());
 }
 
