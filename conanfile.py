@@ -33,6 +33,7 @@ class RecfuseConan(ConanFile):
         "with_kokkos": False,
     }
     # What the CMake install reads; tests/, bench/ and examples/ are switched off in generate().
+    exports = "cmake/dependency_versions.cmake"
     exports_sources = "CMakeLists.txt", "cmake/*", "include/*", "backends/*", "LICENSE*"
     no_copy_source = True
 
@@ -48,12 +49,25 @@ class RecfuseConan(ConanFile):
     def layout(self):
         cmake_layout(self, src_folder=".")
 
+    def _range(self, dep):
+        """(lowest, first excluded) version of dep, from cmake/dependency_versions.cmake, the file
+        the CMake build checks too."""
+        text = load(self, os.path.join(self.recipe_folder, "cmake", "dependency_versions.cmake"))
+        name = dep.upper()
+        low = re.search(rf"set\(RECFUSE_{name}_MIN_VERSION\s+([0-9.]+)\)", text)
+        high = re.search(rf"set\(RECFUSE_{name}_MAX_VERSION\s+([0-9.]+)\)", text)
+        if not low or not high:
+            raise ConanException(f"conanfile.py: no RECFUSE_{name}_MIN/MAX_VERSION in cmake/dependency_versions.cmake")
+        return low.group(1), high.group(1)
+
     def requirements(self):
-        # The same ranges as CMakeLists.txt and cmake/backends.cmake check (RECFUSE_*_MIN/MAX_VERSION).
+        # The ranges the CMake build checks (cmake/dependency_versions.cmake).
         if self.options.with_xsimd:
-            self.requires("xsimd/[>=13.0 <15]")
+            low, high = self._range("xsimd")
+            self.requires(f"xsimd/[>={low} <{high}]")
         if self.options.with_kokkos:
-            self.requires("kokkos/[>=4.0 <5]")
+            low, high = self._range("kokkos")
+            self.requires(f"kokkos/[>={low} <{high}]")
         # Thrust is not a Conan requirement: it is the CCCL of the CUDA toolkit (/usr/local/cuda).
 
     def package_id(self):
@@ -93,7 +107,8 @@ class RecfuseConan(ConanFile):
         # Conan consumers get recfuse-config.cmake from CMakeDeps (package_info below) instead.
         rmdir(self, os.path.join(self.package_folder, "lib"))
         save(self, os.path.join(self.package_folder, self._components_module), self._components_module_text)
-        for dep, (package, target, component, low, high) in self._system_deps.items():
+        for dep, (package, target, component) in self._system_deps.items():
+            low, high = self._range(dep)
             save(self, os.path.join(self.package_folder, self._system_module(dep)),
                  self._system_module_text(package, target, component, low, high))
 
@@ -126,10 +141,11 @@ endforeach()
     # requirement, and recfuse-config.cmake includes one of these modules, which finds the
     # dependency's own CMake config (through CMAKE_PREFIX_PATH), checks its version against the
     # recipe's range and links its target to the component's, as the plain CMake package does.
-    # dependency: (CMake package, CMake target, recfuse component, lowest version, first excluded)
+    # dependency: (CMake package, CMake target, recfuse component); the versions come from
+    # cmake/dependency_versions.cmake (_range)
     _system_deps = {
-        "xsimd": ("xsimd", "xsimd", "xsimd", "13.0", "15.0"),
-        "kokkos": ("Kokkos", "Kokkos::kokkos", "kokkos", "4.0", "5.0"),
+        "xsimd": ("xsimd", "xsimd", "xsimd"),
+        "kokkos": ("Kokkos", "Kokkos::kokkos", "kokkos"),
     }
 
     @staticmethod
@@ -147,7 +163,7 @@ endif()
 if(NOT TARGET {target})
   find_package({package} CONFIG REQUIRED)
 endif()
-if({package}_VERSION AND ({package}_VERSION VERSION_LESS {low} OR NOT {package}_VERSION VERSION_LESS {high}))
+if(NOT {package}_VERSION OR {package}_VERSION VERSION_LESS {low} OR NOT {package}_VERSION VERSION_LESS {high})
   set(recfuse_FOUND FALSE)
   set(recfuse_NOT_FOUND_MESSAGE "recfuse::{component} needs {package} >= {low} and < {high}; found ${{{package}_VERSION}} (${{{package}_DIR}})")
   return()

@@ -62,8 +62,6 @@ endif()
 # ---- recfuse::kokkos ----------------------------------------------------------------------------
 # Kokkos 4 (scripts/install-deps.sh builds 4.6.01 from ../shared/deps with the Serial and OpenMP
 # spaces). Debian 12's Kokkos 3.4 (Trilinos) has the Serial space only and is not supported.
-set(RECFUSE_KOKKOS_MIN_VERSION 4.0)
-set(RECFUSE_KOKKOS_MAX_VERSION 5.0)
 if(RECFUSE_ENABLE_KOKKOS)
   # Kokkos' config forces CMAKE_CXX_EXTENSIONS OFF (with a warning) unless it is already off.
   if(NOT DEFINED CMAKE_CXX_EXTENSIONS)

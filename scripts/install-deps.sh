@@ -36,31 +36,53 @@ fi
 shared="${RECFUSE_SHARED:-$repo/../shared}"
 deps="$shared/deps"
 prefix="$repo/.cache/deps"
-if [ ! -f "$deps/SHA256SUMS" ]; then
+if [ ! -d "$deps" ]; then
   echo "install-deps: $deps not found (it holds the pinned xsimd, xtl, xtensor and Kokkos sources):"
   echo "install-deps: using whatever find_package finds; recfuse needs xsimd >= 13 (Debian 12's 8.1 is too old)"
   echo "install-deps: and xtensor >= 0.26; point CMAKE_PREFIX_PATH at an install of them, or put shared/ beside the repository"
   exit 0
 fi
-(cd "$deps" && sha256sum --quiet -c SHA256SUMS) || {
-  echo "install-deps: checksum mismatch in $deps/SHA256SUMS: refusing to build these sources" >&2
-  exit 1
-}
+
+# The pinned releases and their SHA-256, kept here as well as in $deps/SHA256SUMS: a tarball that
+# was swapped together with its checksum file is refused all the same.
+declare -A pinned=(
+  [xsimd-14.3.0]=fb26a407fc86edb88572479140c8c320798b7840fe5d1d817681d73fbe56c07b
+  [xtl-0.8.2]=44d5c16ea5fd0cf75794ca11dfb25ca159d5e546930a9fa31bd8252bc80bcd75
+  [xtensor-0.27.1]=2c150d6a59e4c17ff8a6eb4f20a6ea264b195b2425bfd76072abb091669b3dce
+  [kokkos-4.6.01]=b9d70e4653b87a06dbb48d63291bf248058c7c7db4bd91979676ad5609bb1a3a
+)
+# What each install leaves behind, to notice a prefix that was partly deleted.
+declare -A marker=(
+  [xsimd-14.3.0]=include/xsimd/xsimd.hpp
+  [xtl-0.8.2]=include/xtl/xtl_config.hpp
+  [xtensor-0.27.1]=include/xtensor/core/xtensor_config.hpp
+  [kokkos-4.6.01]=include/Kokkos_Core.hpp
+)
 
 libs=(xsimd-14.3.0 xtl-0.8.2 xtensor-0.27.1)
 [ "$mode" = test ] && libs+=(kokkos-4.6.01)
 work="$repo/.cache/deps-build"
 jobs="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 for lib in "${libs[@]}"; do
-  sum=$(grep " $lib.tar.gz\$" "$deps/SHA256SUMS" | cut -d' ' -f1)
+  tarball="$deps/$lib.tar.gz"
+  sum="${pinned[$lib]}"
   stamp="$prefix/.installed-$lib"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] && [ -f "$prefix/${marker[$lib]}" ]; then
     continue
+  fi
+  if [ ! -f "$tarball" ]; then
+    echo "install-deps: $tarball is missing (../shared/deps should hold $lib)" >&2
+    exit 1
+  fi
+  got=$(sha256sum "$tarball" | cut -d' ' -f1)
+  if [ "$got" != "$sum" ]; then
+    echo "install-deps: $tarball has SHA-256 $got, expected $sum: refusing to build it" >&2
+    exit 1
   fi
   echo "install-deps: building $lib into $prefix"
   rm -rf "$work/$lib"
   mkdir -p "$work"
-  tar -xzf "$deps/$lib.tar.gz" -C "$work"
+  tar -xzf "$tarball" -C "$work"
   args=(-S "$work/$lib" -B "$work/$lib/build" -DCMAKE_INSTALL_PREFIX="$prefix"
         -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release)
   case "$lib" in

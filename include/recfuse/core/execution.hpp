@@ -83,6 +83,8 @@ constexpr bool claims_native(std::string_view kernel) {
 #define RECFUSE_CHECK_NATIVE(kernel, policy, ...)                                             \
   do {                                                                                        \
     using recfuse_policy_type_ = std::remove_cvref_t<decltype(policy)>;                       \
+    static_assert(std::string_view(#kernel).find(':') == std::string_view::npos,              \
+                  "RECFUSE_CHECK_NATIVE: name the kernel unqualified (it is found by ADL)");  \
     if constexpr (::recfuse::detail::claims_native<recfuse_policy_type_>(#kernel)) {          \
       static_assert(                                                                          \
           requires(const ::recfuse::detail::native_probe<recfuse_policy_type_>& probe_) {     \

@@ -166,7 +166,7 @@ concept has_implicit_gramian = requires(const Policy& policy, matrix_view<const 
 };
 
 template <class Policy, class T>
-concept has_implicit_solve_rows = requires(const Policy& policy, const csr_view<T>& by_row,
+concept has_implicit_fit_kernel = requires(const Policy& policy, const csr_view<T>& by_row,
                                            matrix_view<const T> fixed, const T* gram,
                                            matrix_view<T> target, const std::int32_t* rows,
                                            index_t count, const implicit_als_options& o) {
@@ -175,7 +175,7 @@ concept has_implicit_solve_rows = requires(const Policy& policy, const csr_view<
 
 // What fit_implicit_als and refit_* need.
 template <class Policy, class T>
-concept has_implicit_sweep = has_implicit_gramian<Policy, T> && has_implicit_solve_rows<Policy, T>;
+concept has_implicit_sweep = has_implicit_gramian<Policy, T> && has_implicit_fit_kernel<Policy, T>;
 
 // Solves rows (rows[0..count) or, when rows is null, 0..count) of `target`; throws, naming the
 // first failing row (the smallest id: rows are listed in increasing order), on a Cholesky

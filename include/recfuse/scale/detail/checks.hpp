@@ -63,8 +63,6 @@ void check_scale_in_out(const char* function, const In& in, const Out& out) {
   }
 }
 
-// Called only when a statistic came out non-finite: names the first NaN or infinity in x
-// ("recfuse::standard_scaler::fit: x[3][1] is nan"), or says that the statistic overflowed.
 // Checks a fit / partial_fit batch against what the scaler has seen (seen samples of
 // `features` columns). Returns false when the batch is empty after a fit: nothing to merge.
 template <class M>

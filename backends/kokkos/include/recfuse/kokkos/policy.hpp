@@ -9,7 +9,9 @@
 // The memory the policy works on is host_memory when the space can access Kokkos::HostSpace
 // (Serial, OpenMP, Threads) and device_memory otherwise (Cuda, HIP, SYCL). The policy derives
 // from the reference policy: a function without a Kokkos kernel runs the reference kernel on
-// host views. In this release the Kokkos kernels are rmse and mae (recfuse/kokkos/metrics.hpp).
+// host views. In this release the Kokkos kernels are rmse and mae (recfuse/kokkos/metrics/
+// error.hpp), listed in native_kernels for every space: with a device space (Cuda) and host
+// views, rmse and mae do not compile (RECFUSE_CHECK_NATIVE) rather than run on the host.
 #pragma once
 
 #include <string_view>

@@ -13,7 +13,8 @@
 //
 // The policy derives from the reference policy: a function without a Thrust kernel runs the
 // reference kernel, which accepts host views only. In this release the Thrust kernels are rmse
-// and mae (recfuse/thrust/metrics.hpp).
+// and mae (recfuse/thrust/metrics/error.hpp), listed in native_kernels: with the CUDA system and
+// host views they do not compile (RECFUSE_CHECK_NATIVE) rather than run on the host.
 #pragma once
 
 #include <string_view>

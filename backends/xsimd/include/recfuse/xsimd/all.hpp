@@ -5,6 +5,7 @@
 #include "recfuse/xsimd/factorize/biased_mf.hpp"
 #include "recfuse/xsimd/factorize/implicit_als.hpp"
 #include "recfuse/xsimd/fuse/blend.hpp"
+#include "recfuse/xsimd/fuse/explain.hpp"
 #include "recfuse/xsimd/fuse/learned.hpp"
 #include "recfuse/xsimd/graph/aggregate.hpp"
 #include "recfuse/xsimd/graph/builders.hpp"

@@ -1,5 +1,5 @@
 // recfuse xsimd backend: level-1 vector helpers the factorization kernels share
-// (factorize_biased.hpp, factorize_implicit.hpp).
+// (factorize/biased_mf.hpp, factorize/implicit_als.hpp).
 //
 //   T s = xsimd_backend::detail::dot(a, b, k);     // sum_j a[j] b[j]
 //   xsimd_backend::detail::axpy(c, y, out, k);     // out[j] += c y[j]

@@ -14,6 +14,7 @@
 #include "recfuse/nn/train.hpp"
 #include "recfuse/reference/nn/train.hpp"
 #include "recfuse/xsimd/detail/parallel.hpp"
+#include "recfuse/xsimd/nn/mlp.hpp"
 #include "recfuse/xsimd/policy.hpp"
 
 namespace recfuse::xsimd_backend {

@@ -8,7 +8,7 @@
 // loses. With random scores a row does about k * ln(n / k) inserts, so the pass is one
 // streaming read of the scores.
 //
-// topk_inner_product_kernel: see detail/select_fused.hpp.
+// topk_inner_product_kernel: see select/detail/topk_fused.hpp.
 #pragma once
 
 #include "recfuse/xsimd/detail/xsimd.hpp"
