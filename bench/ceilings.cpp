@@ -162,7 +162,8 @@ float fma_chains(long iterations, float seed) {
     a10 = xsimd::fma(a10, m, c);
     a11 = xsimd::fma(a11, m, c);
   }
-  return xsimd::reduce_add(((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11)));
+  return xsimd::reduce_add(((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) +
+                           ((a8 + a9) + (a10 + a11)));
 }
 constexpr int fma_chain_count = 12;
 

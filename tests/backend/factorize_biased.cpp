@@ -259,8 +259,8 @@ TEMPLATE_TEST_CASE("biased MF: the thread count never changes the model",
   als_options o;
   o.factors = 9;
   o.iterations = 2;
-  REQUIRE(xsimd_backend::detail::bmf::als_threads(exec::xsimd{3}, d.users, static_cast<double>(d.size()),
-                                         o.factors) == 3);
+  REQUIRE(xsimd_backend::detail::bmf::als_threads(exec::xsimd{3}, d.users,
+                                                  static_cast<double>(d.size()), o.factors) == 3);
   const auto one = fit_biased_als(exec::xsimd{1}, d.view(), o);
   CHECK(same_model(one, fit_biased_als(exec::xsimd{2}, d.view(), o)));
   CHECK(same_model(one, fit_biased_als(exec::xsimd{3}, d.view(), o)));

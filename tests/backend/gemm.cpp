@@ -71,8 +71,8 @@ void check_case(gemm_case s, bool ta, bool tb, T alpha, T beta, std::uint64_t se
        matrix_view<T>(got.data(), s.m, s.n, ldc));
   // error bound: a few eps(T) * k * (|alpha| |a| |b| + |beta| |c|), entry by entry
   std::vector<T> sa, sb, bound(static_cast<std::size_t>(s.m * ldc), T(0));
-  gemm(reference_backend::policy{}, o.opa(), o.opb(), std::abs(alpha), o.abs_av(sa), o.abs_bv(sb), T(0),
-       matrix_view<T>(bound.data(), s.m, s.n, ldc));
+  gemm(reference_backend::policy{}, o.opa(), o.opb(), std::abs(alpha), o.abs_av(sa), o.abs_bv(sb),
+       T(0), matrix_view<T>(bound.data(), s.m, s.n, ldc));
   const double eps = std::numeric_limits<T>::epsilon();
   for (index_t i = 0; i < s.m; ++i) {
     for (index_t j = 0; j < ldc; ++j) {

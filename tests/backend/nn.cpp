@@ -165,7 +165,8 @@ TEMPLATE_TEST_CASE("nn backend: backward and train_step match the reference", "[
       const auto x = test::random_vector<T>(batch * 20, 20 + batch, -1, 1);
       const auto y = test::random_vector<T>(batch * 2, 30 + batch, 0, 1);
       nn::mlp_workspace<T> wr, wb;
-      const auto orf = nn::forward_train(reference_backend::policy{}, net, test::cmat(x, batch, 20), wr);
+      const auto orf =
+          nn::forward_train(reference_backend::policy{}, net, test::cmat(x, batch, 20), wr);
       const auto obk = nn::forward_train(p, net, test::cmat(x, batch, 20), wb);
       std::vector<T> g(static_cast<std::size_t>(batch * 2)), gb(g.size());
       nn::loss_and_gradient(kind, orf, test::cmat(y, batch, 2), test::mmat(g, batch, 2));
@@ -182,8 +183,8 @@ TEMPLATE_TEST_CASE("nn backend: backward and train_step match the reference", "[
       nn::mlp<T> nr = net, nb = net;
       nn::adam<T> ar(nr.parameter_count()), ab(nb.parameter_count());
       for (int step = 0; step < 3; ++step) {
-        const double lr = nn::train_step(reference_backend::policy{}, nr, ar, wr, test::cmat(x, batch, 20),
-                                         test::cmat(y, batch, 2), kind);
+        const double lr = nn::train_step(reference_backend::policy{}, nr, ar, wr,
+                                         test::cmat(x, batch, 20), test::cmat(y, batch, 2), kind);
         const double lb =
             nn::train_step(p, nb, ab, wb, test::cmat(x, batch, 20), test::cmat(y, batch, 2), kind);
         CHECK(lb == Approx(lr).epsilon(loss_tol<T>()));

@@ -111,8 +111,8 @@ TEMPLATE_TEST_CASE("kokkos: rmse and mae on Views match the reference", "[kokkos
     CHECK(test::close(rmse(policy, a, cb), ref_rmse, test::tolerance<TestType>()));
     // The kernel itself, on an explicit execution-space instance.
     const exec::kokkos<host_exec> on_instance{host_exec{}};
-    const double sum = kokkos_backend::mae_kernel(on_instance, as_const(as_vector(va)),
-                                                          as_const(as_vector(vb)));
+    const double sum =
+        kokkos_backend::mae_kernel(on_instance, as_const(as_vector(va)), as_const(as_vector(vb)));
     CHECK(test::close(sum, ref_mae * static_cast<double>(n), test::tolerance<TestType>()));
   }
 }

@@ -103,7 +103,8 @@ TEMPLATE_TEST_CASE("biased_sgd_update: one step by hand", "[factorize][reference
   // q0 = 0.5 + 0.1 (2.6 * 1 - 0.25 * 0.5) = 0.7475; q1 = -1 + 0.1 (2.6 * 2 + 0.25) = -0.455
   T p[2] = {1, 2}, q[2] = {T(0.5), -1};
   T bu = T(0.1), bi = T(-0.2);
-  reference_backend::biased_sgd_update(p, q, bu, bi, T(3), T(4), T(0.1), T(0.5), T(0.25), index_t{2});
+  reference_backend::biased_sgd_update(p, q, bu, bi, T(3), T(4), T(0.1), T(0.5), T(0.25),
+                                       index_t{2});
   const double eps = std::is_same_v<T, float> ? 1e-6 : 1e-14;
   CHECK(bu == Approx(0.355).epsilon(eps));
   CHECK(bi == Approx(0.07).epsilon(eps));

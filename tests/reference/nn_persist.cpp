@@ -30,7 +30,8 @@ namespace {
 template <class T>
 std::vector<T> run(const nn::mlp<T>& net, const std::vector<T>& x) {
   const auto rows = static_cast<index_t>(x.size()) / net.inputs();
-  return nn::predict(reference_backend::policy{}, net, matrix_view<const T>(x.data(), rows, net.inputs()));
+  return nn::predict(reference_backend::policy{}, net,
+                     matrix_view<const T>(x.data(), rows, net.inputs()));
 }
 
 template <class T>

@@ -37,13 +37,17 @@ struct feature {
 };
 
 // __builtin_cpu_supports takes a string literal only, hence one lambda per name.
-#define RECFUSE_GATE_FEATURE(f) \
-  feature { f, [] { return __builtin_cpu_supports(f) != 0; } }
+#define RECFUSE_GATE_FEATURE(f)                      \
+  feature {                                          \
+    f, [] { return __builtin_cpu_supports(f) != 0; } \
+  }
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #define RECFUSE_GATE_LEVEL(f) RECFUSE_GATE_FEATURE(f)
 #else
 #define RECFUSE_GATE_LEVEL(f) \
-  feature { f, [] { return true; } }
+  feature {                   \
+    f, [] { return true; }    \
+  }
 #endif
 
 const feature features[] = {
