@@ -2,20 +2,28 @@
 # consumer. Included from tests/CMakeLists.txt (recfuse_add_test and recfuse_catch_main are
 # defined there).
 
-# The shared backend test bodies (tests/backend/) whose kernels these backends implement. Each
-# backend gets a body when all the functions it tests have a kernel there; in this release the
-# Thrust and Kokkos backends implement rmse and mae only.
-set(recfuse_thrust_backend_tests error_metrics)
+# The shared backend test bodies (tests/backend/) whose kernels these backends implement, one body
+# per line. Each (backend, body) pair is its own executable, so a body's build and run stand alone
+# and two cores build the pairs in parallel.
+set(recfuse_thrust_backend_tests
+  error_metrics
+  # ranking
+  # scale
+  # select
+  # factorize_biased
+  # factorize_implicit
+  # graph
+  # gemm
+  # nn
+  # fuse
+)
 set(recfuse_kokkos_backend_tests error_metrics)
 
 # ---- Thrust on the CPU: the OMP, CPP (and TBB) systems, compiled by the C++ compiler -------------
+# recfuse_tests_thrust_<system>_<body> per body, and recfuse_tests_thrust_<system> for the Thrust
+# suite's own tests (tests/thrust/: adapters, native_kernels).
 if(RECFUSE_ENABLE_THRUST)
-  set(thrust_test_sources)
-  foreach(body IN LISTS recfuse_thrust_backend_tests)
-    list(APPEND thrust_test_sources ${CMAKE_CURRENT_SOURCE_DIR}/backend/${body}.cpp)
-  endforeach()
   file(GLOB thrust_own_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/thrust/*.cpp)
-  list(APPEND thrust_test_sources ${thrust_own_sources})
 
   # Thrust 3.0 binds references to null system pointers for dispatch (NVIDIA/cccl issues 715
   # and 1645, fixed by cccl pull request 4226 for 3.1): UBSan's null check aborts in Thrust's own
@@ -26,27 +34,36 @@ if(RECFUSE_ENABLE_THRUST)
     target_compile_options(recfuse_thrust_test_flags INTERFACE -fno-sanitize=null)
   endif()
 
+  # system name -> extra libraries, THRUST_DEVICE_SYSTEM value, tag
+  set(thrust_systems)
   find_package(OpenMP COMPONENTS CXX)
   if(OpenMP_CXX_FOUND)
-    recfuse_add_test(recfuse_tests_thrust_omp SOURCES ${thrust_test_sources}
-      LIBS recfuse::thrust OpenMP::OpenMP_CXX recfuse_thrust_test_flags
-      DEFS THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_OMP RECFUSE_TEST_BACKEND_THRUST
-           RECFUSE_TEST_THRUST_SYSTEM=thrust::system::omp::tag)
+    list(APPEND thrust_systems omp)
+    set(thrust_omp_libs OpenMP::OpenMP_CXX)
   else()
     message(WARNING "recfuse: no OpenMP, so no Thrust OMP tests (the CPP-system tests still run)")
   endif()
-  recfuse_add_test(recfuse_tests_thrust_cpp SOURCES ${thrust_test_sources}
-    LIBS recfuse::thrust recfuse_thrust_test_flags
-    DEFS THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_CPP RECFUSE_TEST_BACKEND_THRUST
-         RECFUSE_TEST_THRUST_SYSTEM=thrust::system::cpp::tag)
+  list(APPEND thrust_systems cpp)
+  set(thrust_cpp_libs)
   # TBB where it is installed (Debian: libtbb-dev).
   find_package(TBB CONFIG QUIET)
   if(TARGET TBB::tbb)
-    recfuse_add_test(recfuse_tests_thrust_tbb SOURCES ${thrust_test_sources}
-      LIBS recfuse::thrust TBB::tbb recfuse_thrust_test_flags
-      DEFS THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_TBB RECFUSE_TEST_BACKEND_THRUST
-           RECFUSE_TEST_THRUST_SYSTEM=thrust::system::tbb::tag)
+    list(APPEND thrust_systems tbb)
+    set(thrust_tbb_libs TBB::tbb)
   endif()
+
+  foreach(system IN LISTS thrust_systems)
+    string(TOUPPER ${system} upper)
+    set(defs THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_${upper} RECFUSE_TEST_BACKEND_THRUST
+             RECFUSE_TEST_THRUST_SYSTEM=thrust::system::${system}::tag)
+    recfuse_add_test(recfuse_tests_thrust_${system} SOURCES ${thrust_own_sources}
+      LIBS recfuse::thrust ${thrust_${system}_libs} recfuse_thrust_test_flags DEFS ${defs})
+    foreach(body IN LISTS recfuse_thrust_backend_tests)
+      recfuse_add_test(recfuse_tests_thrust_${system}_${body}
+        SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/backend/${body}.cpp
+        LIBS recfuse::thrust ${thrust_${system}_libs} recfuse_thrust_test_flags DEFS ${defs})
+    endforeach()
+  endforeach()
 endif()
 
 # ---- Kokkos: the default host execution space (Serial with Debian's Kokkos) ---------------------

@@ -46,6 +46,13 @@ class io_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A backend's runtime failed (a CUDA call returned an error, a device ran out of memory); the
+// message names the call and the runtime's own description.
+class device_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 namespace detail {
 
 template <class... Args>

@@ -5,6 +5,11 @@
 //                                device_memory for CUDA, host_memory when THRUST_DEVICE_SYSTEM
 //                                is OMP, TBB or CPP (then the "device" is the CPU)
 //
+//   thrust_backend::device_vector_view(ptr, n)          -> vector_view<T, device_memory>
+//   thrust_backend::device_matrix_view(ptr, r, c[, s])  -> matrix_view<T, device_memory>
+//                                (raw device pointers: cudaMalloc'd buffers, another library's
+//                                tensors such as torch's data_ptr())
+//
 // No data is copied: a device_vector on the GPU gives a device view, which only a CUDA policy
 // accepts; copy to a host_vector yourself to evaluate on the host.
 #pragma once
@@ -43,4 +48,22 @@ struct adapter<::thrust::device_vector<T, Alloc>> {
   }
 };
 
+namespace thrust_backend {
+
+// Raw device pointers as device views: only a device policy (CUDA) accepts them.
+template <class T>
+constexpr vector_view<T, device_memory> device_vector_view(T* data, index_t size) {
+  return {data, size};
+}
+template <class T>
+constexpr matrix_view<T, device_memory> device_matrix_view(T* data, index_t rows, index_t cols) {
+  return {data, rows, cols};
+}
+template <class T>
+constexpr matrix_view<T, device_memory> device_matrix_view(T* data, index_t rows, index_t cols,
+                                                           index_t stride) {
+  return {data, rows, cols, stride};
+}
+
+}  // namespace thrust_backend
 }  // namespace recfuse

@@ -56,7 +56,19 @@ struct policy : ::recfuse::reference_backend::policy {
   constexpr System thrust_policy() const { return System{}; }
   // The kernels this backend implements (docs/backends.md); RECFUSE_CHECK_NATIVE stops a call
   // that would reach the reference's kernel instead of one of these.
-  static constexpr std::string_view native_kernels[] = {"rmse_kernel", "mae_kernel"};
+  // One line per family (recfuse/thrust/<family>/<file>.hpp); the CUDA policy shares the list.
+  static constexpr std::string_view native_kernels[] = {
+      // metrics
+      "rmse_kernel", "mae_kernel",
+      // metrics/ranking
+      // scale
+      // select
+      // factorize/biased_mf
+      // factorize/implicit_als
+      // graph
+      // nn
+      // fuse
+  };
 };
 
 #if defined(__CUDACC__)
@@ -76,7 +88,7 @@ struct policy<::thrust::system::cuda::tag> : ::recfuse::reference_backend::polic
 
   // As the host systems'; the CUDA kernels take device views only, so host data handed to the
   // CUDA policy stops compiling instead of running the reference on the host.
-  static constexpr std::string_view native_kernels[] = {"rmse_kernel", "mae_kernel"};
+  static constexpr const auto& native_kernels = policy<::thrust::system::cpp::tag>::native_kernels;
 };
 #endif
 
