@@ -22,16 +22,12 @@
 #include "recfuse/factorize.hpp"
 #include "recfuse/io/ratings.hpp"
 #include "recfuse/xsimd/all.hpp"
+#include "support/policy.hpp"
 
 namespace {
 
 using recfuse::index_t;
-
-template <class F>
-auto with_policy(int threads, F&& f) {
-  if (threads == 0) return f(recfuse::exec::reference{});
-  return f(recfuse::exec::xsimd{threads});
-}
+using recfuse::bench::with_policy;
 
 // MovieLens 100K u1.base, or empty when the data is not there.
 const recfuse::interactions<float>& ml100k() {
@@ -207,34 +203,34 @@ void fold_in(benchmark::State& state) {
 BENCHMARK(biased_sgd)
     ->Name("ml100k/biased_sgd")
     ->ArgNames({"data", "threads"})
-    ->ArgsProduct({{0}, {0, 1, 2}})
+    ->ArgsProduct({{0}, recfuse::bench::policies()})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(biased_als)
     ->Name("ml100k/biased_als")
     ->ArgNames({"data", "threads"})
-    ->ArgsProduct({{0}, {0, 1, 2}})
+    ->ArgsProduct({{0}, recfuse::bench::policies()})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(implicit_als)
     ->Name("ml100k/implicit_als")
     ->ArgNames({"data", "threads", "cholesky"})
-    ->ArgsProduct({{0}, {0, 1, 2}, {0, 1}})
+    ->ArgsProduct({{0}, recfuse::bench::policies(), {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(biased_sgd)
     ->Name("powerlaw/biased_sgd")
     ->ArgNames({"data", "threads"})
-    ->ArgsProduct({{1}, {0, 1, 2}})
+    ->ArgsProduct({{1}, recfuse::bench::policies()})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 BENCHMARK(biased_als)
     ->Name("powerlaw/biased_als")
     ->ArgNames({"data", "threads"})
-    ->ArgsProduct({{1}, {0, 1, 2}})
+    ->ArgsProduct({{1}, recfuse::bench::policies()})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 BENCHMARK(implicit_als)
     ->Name("powerlaw/implicit_als")
     ->ArgNames({"data", "threads", "cholesky"})
-    ->ArgsProduct({{1}, {0, 1, 2}, {0}})
+    ->ArgsProduct({{1}, recfuse::bench::policies(), {0}})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 BENCHMARK(fold_in)->Name("fold_in")->ArgNames({"kind"})->DenseRange(0, 2)->Unit(

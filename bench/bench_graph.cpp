@@ -22,16 +22,12 @@
 #include "recfuse/xsimd/graph/aggregate.hpp"
 #include "recfuse/xsimd/graph/builders.hpp"
 #include "recfuse/xsimd/graph/sage.hpp"
+#include "support/policy.hpp"
 
 namespace {
 
 using recfuse::index_t;
-
-template <class F>
-auto with_policy(int threads, F&& f) {
-  if (threads == 0) return f(recfuse::exec::reference{});
-  return f(recfuse::exec::xsimd{threads});
-}
+using recfuse::bench::with_policy;
 
 // Inverse CDF of a truncated power law over ranks 0..n-1 (P(rank r) ~ 1 / (r + 1)).
 template <class Rng>
@@ -158,40 +154,31 @@ void BM_cooccurrence_powerlaw(benchmark::State& state) {
 
 BENCHMARK(BM_aggregate_mean_powerlaw)
     ->ArgName("threads")
-    ->Arg(0)
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgsProduct({recfuse::bench::policies()})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_aggregate_sum_weighted_powerlaw)
     ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgsProduct({recfuse::bench::policies(false)})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_aggregate_gcn_powerlaw)
     ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgsProduct({recfuse::bench::policies(false)})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_aggregate_max_powerlaw)
     ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgsProduct({recfuse::bench::policies(false)})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_aggregate_backward_mean_powerlaw)
     ->ArgName("threads")
-    ->Arg(0)
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgsProduct({recfuse::bench::policies()})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_cooccurrence_powerlaw)
     ->ArgName("threads")
-    ->Arg(0)
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgsProduct({recfuse::bench::policies()})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "recfuse/xsimd/detail/xsimd.hpp"
+#include "support/policy.hpp"
 
 #include "recfuse/metrics/error.hpp"
 #include "recfuse/metrics/ranking.hpp"
@@ -25,6 +26,7 @@
 namespace {
 
 using recfuse::index_t;
+using recfuse::bench::with_policy;
 
 template <class T>
 std::vector<T> random_values(index_t n, std::uint64_t seed) {
@@ -33,13 +35,6 @@ std::vector<T> random_values(index_t n, std::uint64_t seed) {
   std::vector<T> v(static_cast<std::size_t>(n));
   for (auto& x : v) x = static_cast<T>(dist(rng));
   return v;
-}
-
-// The policy a benchmark runs: reference (threads argument 0) or xsimd with that many threads.
-template <class F>
-auto with_policy(int threads, F&& f) {
-  if (threads == 0) return f(recfuse::exec::reference{});
-  return f(recfuse::exec::xsimd{threads});
 }
 
 // state.range(0) = n, state.range(1) = threads (0: the serial reference).
@@ -98,7 +93,7 @@ void stream_read(benchmark::State& state) {
 
 void error_args(benchmark::internal::Benchmark* b) {
   for (index_t n : {index_t{1000}, index_t{1000000}, index_t{10000000}, index_t{30000000}}) {
-    for (int threads : {0, 1, 2}) b->Args({n, threads});
+    for (const auto threads : recfuse::bench::policies()) b->Args({n, threads});
   }
   b->ArgNames({"n", "threads"})->UseRealTime();
 }
@@ -158,9 +153,7 @@ void ranking(benchmark::State& state) {
 BENCHMARK(ranking)
     ->Name("evaluate_ranking")
     ->ArgName("threads")
-    ->Arg(0)
-    ->Arg(1)
-    ->Arg(2)
+    ->ArgsProduct({recfuse::bench::policies()})
     ->UseRealTime();
 
 // 1,000 users x 10,000 items of float scores, ~20 relevant and ~50 excluded items per user.
@@ -179,7 +172,11 @@ void auc(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * users * items * static_cast<index_t>(sizeof(float)));
 }
-BENCHMARK(auc)->Name("auc")->ArgName("threads")->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Unit(
-    benchmark::kMillisecond);
+BENCHMARK(auc)
+    ->Name("auc")
+    ->ArgName("threads")
+    ->ArgsProduct({recfuse::bench::policies()})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -18,11 +18,13 @@
 #include "recfuse/xsimd/nn/gemm.hpp"
 #include "recfuse/xsimd/nn/mlp.hpp"
 #include "recfuse/xsimd/nn/train.hpp"
+#include "support/policy.hpp"
 
 namespace {
 
 using recfuse::index_t;
 using recfuse::matrix_view;
+using recfuse::bench::with_policy;
 using recfuse::nn::activation;
 
 std::vector<float> random_matrix(index_t rows, index_t cols, std::uint64_t seed) {
@@ -31,15 +33,6 @@ std::vector<float> random_matrix(index_t rows, index_t cols, std::uint64_t seed)
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (auto& x : v) x = dist(rng);
   return v;
-}
-
-template <class F>
-void with_policy(int threads, F&& f) {
-  if (threads == 0) {
-    f(recfuse::exec::reference{});
-  } else {
-    f(recfuse::exec::xsimd{threads});
-  }
 }
 
 void set_flops(benchmark::State& state, double flops_per_iteration) {
@@ -130,7 +123,7 @@ void mlp_train_step(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(gemm_square)
-    ->ArgsProduct({{64, 256, 1024}, {1, 2}})
+    ->ArgsProduct({{64, 256, 1024}, recfuse::bench::policies(false)})
     ->Args({256, 0})
     ->ArgNames({"n", "threads"})
     ->Unit(benchmark::kMicrosecond)
@@ -143,13 +136,13 @@ BENCHMARK(gemm_nt)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(mlp_forward)
-    ->ArgsProduct({{1, 64, 4096}, {1, 2}})
+    ->ArgsProduct({{1, 64, 4096}, recfuse::bench::policies(false)})
     ->Args({64, 0})
     ->ArgNames({"batch", "threads"})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(mlp_train_step)
-    ->ArgsProduct({{256, 4096}, {1, 2}})
+    ->ArgsProduct({{256, 4096}, recfuse::bench::policies(false)})
     ->Args({256, 0})
     ->ArgNames({"batch", "threads"})
     ->Unit(benchmark::kMicrosecond)

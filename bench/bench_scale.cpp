@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "recfuse/xsimd/detail/xsimd.hpp"
+#include "support/policy.hpp"
 
 #include "recfuse/scale/minmax_scaler.hpp"
 #include "recfuse/scale/normalize.hpp"
@@ -26,6 +27,7 @@
 namespace {
 
 using recfuse::index_t;
+using recfuse::bench::with_policy;
 
 std::vector<float> random_matrix(index_t rows, index_t cols, std::uint64_t seed) {
   std::vector<float> v(static_cast<std::size_t>(rows * cols));
@@ -33,16 +35,6 @@ std::vector<float> random_matrix(index_t rows, index_t cols, std::uint64_t seed)
   std::uniform_real_distribution<float> dist(-2.0f, 3.0f);
   for (auto& x : v) x = dist(rng);
   return v;
-}
-
-// The policy a benchmark runs: reference (threads argument 0) or xsimd with that many threads.
-template <class F>
-void with_policy(int threads, F&& f) {
-  if (threads == 0) {
-    f(recfuse::exec::reference{});
-  } else {
-    f(recfuse::exec::xsimd{threads});
-  }
 }
 
 struct shape {
@@ -192,7 +184,7 @@ void copy(benchmark::State& state) {
 
 void shapes(benchmark::internal::Benchmark* b) {
   for (const auto& [rows, cols] : {std::pair<long, long>{10000, 1024}, {1000000, 10}, {64, 16}}) {
-    for (long threads : {0, 1, 2}) b->Args({rows, cols, threads});
+    for (const auto threads : recfuse::bench::policies()) b->Args({rows, cols, threads});
   }
   b->ArgNames({"rows", "cols", "threads"})->UseRealTime()->Unit(benchmark::kMicrosecond);
 }

@@ -23,6 +23,7 @@
 
 #include "recfuse/select/topk.hpp"
 #include "recfuse/xsimd/select/topk.hpp"
+#include "support/policy.hpp"
 
 namespace {
 
@@ -157,6 +158,17 @@ void inner_product_xsimd(benchmark::State& state) {
   bm_inner_product(state, recfuse::exec::xsimd{static_cast<int>(state.range(4))});
 }
 
+#if defined(RECFUSE_BENCH_THRUST)
+// Thrust's OMP system on 2 threads (bench/support/policy.hpp): the Thrust backend's CPU test
+// vehicle, one row per functor.
+void topk_thrust_omp(benchmark::State& state) {
+  recfuse::bench::with_policy(-2, [&](const auto& p) { bm_topk(state, p); });
+}
+void inner_product_thrust_omp(benchmark::State& state) {
+  recfuse::bench::with_policy(-2, [&](const auto& p) { bm_inner_product(state, p); });
+}
+#endif
+
 // rows, cols, k, threads, exclusion
 void topk_sizes(benchmark::internal::Benchmark* b, bool threaded) {
   for (auto [rows, cols, k] : {std::tuple{1, 100000, 10}, std::tuple{100, 100000, 10},
@@ -187,6 +199,19 @@ BENCHMARK(topk_reference)
 BENCHMARK(topk_xsimd)->Name("topk/xsimd")->Apply([](auto* b) {
                                            topk_sizes(b, true);
                                          }) -> Unit(benchmark::kMillisecond) -> UseRealTime();
+#if defined(RECFUSE_BENCH_THRUST)
+BENCHMARK(topk_thrust_omp)
+    ->Name("topk/thrust_omp")
+    ->Apply([](auto* b) { topk_sizes(b, false); }) -> Unit(benchmark::kMillisecond)
+        -> UseRealTime();
+BENCHMARK(inner_product_thrust_omp)
+    ->Name("topk_inner_product/thrust_omp")
+    ->Args({100, 10000, 64, 10, 2, 0})
+    ->Args({100, 10000, 64, 10, 2, 2})
+    ->Args({1000, 100000, 64, 10, 2, 0})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+#endif
 // The reference is a serial scalar loop: small sizes only.
 BENCHMARK(inner_product_reference)
     ->Name("topk_inner_product/reference")

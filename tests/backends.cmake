@@ -1,5 +1,5 @@
-# Tests of the Thrust, Kokkos and CUDA backends, the compile-fail dispatch tests and the install
-# consumer. Included from tests/CMakeLists.txt (recfuse_add_test and recfuse_catch_main are
+# Tests of the Thrust and Kokkos backends (the CUDA programs: tests/cuda/CMakeLists.txt), the
+# compile-fail dispatch tests and the install consumer. Included from tests/CMakeLists.txt (recfuse_add_test and recfuse_catch_main are
 # defined there).
 
 # The shared backend test bodies (tests/backend/) whose kernels these backends implement, one body
@@ -77,31 +77,6 @@ if(RECFUSE_ENABLE_KOKKOS)
   file(GLOB kokkos_own_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/kokkos/*.cpp)
   recfuse_add_test(recfuse_tests_kokkos SOURCES ${kokkos_test_sources} ${kokkos_own_sources}
     LIBS recfuse::kokkos DEFS RECFUSE_TEST_BACKEND_KOKKOS)
-endif()
-
-# ---- CUDA: compiled and linked for sm_90 in every build with RECFUSE_ENABLE_CUDA ----------------
-# Running needs an NVIDIA GPU, which CI lacks: the ctest test exists only with
-# RECFUSE_CUDA_RUN_TESTS=ON.
-if(RECFUSE_ENABLE_CUDA)
-  option(RECFUSE_CUDA_RUN_TESTS "register the CUDA tests with ctest (needs an NVIDIA GPU)" OFF)
-  file(GLOB cuda_test_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cuda/*.cu)
-  foreach(src IN LISTS cuda_test_sources)
-    get_filename_component(stem ${src} NAME_WE)
-    set(name recfuse_cuda_${stem})
-    add_executable(${name} ${src})
-    target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/support)
-    target_link_libraries(${name} PRIVATE recfuse::thrust)
-    # CMake 3.25 does not know nvcc 13's C++20 flag; pass it ourselves when CMake cannot.
-    if(CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
-      target_compile_features(${name} PRIVATE cuda_std_20)
-    else()
-      target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20>)
-    endif()
-    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
-    if(RECFUSE_CUDA_RUN_TESTS)
-      add_test(NAME ${name} COMMAND ${name})
-    endif()
-  endforeach()
 endif()
 
 # ---- Compile-fail: a call nothing serves stops at RECFUSE_NO_KERNEL -----------------------------

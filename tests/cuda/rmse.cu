@@ -16,7 +16,7 @@
 
 #include "recfuse/metrics/error.hpp"
 #include "recfuse/thrust/all.hpp"
-#include "test_support.hpp"
+#include "test_data.hpp"
 
 using gpu_policy = recfuse::exec::thrust<thrust::cuda::tag>;
 

@@ -1,4 +1,5 @@
-// Shared helpers for the tests: seeded random data, per-type tolerances, views of vectors, a
+// Shared helpers for the tests: seeded random data, per-type tolerances and views of vectors
+// (test_data.hpp, which the CUDA programs include without Catch2), a
 // matcher on an exception's message and a temporary directory.
 //   CHECK_THROWS_MATCHES(f(), recfuse::io_error, test::what_is(Catch::Contains("recfuse::f")));
 //   test::temp_dir dir;  write(dir / "a.tsv");  // removed with its content at scope end
@@ -27,52 +28,9 @@
 
 #include "recfuse/core/config.hpp"
 #include "recfuse/core/views.hpp"
+#include "test_data.hpp"
 
 namespace recfuse::test {
-
-// Sizes every backend test walks through: empty, one, odd tails around SIMD widths, large.
-inline const std::vector<index_t> sizes = {0,  1,  2,  3,  7,  8,    15,   16,
-                                           17, 31, 33, 63, 65, 1000, 4099, 100003};
-
-template <class T>
-std::vector<T> random_vector(index_t n, std::uint64_t seed, double lo = -1.0, double hi = 1.0) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<T> v(static_cast<std::size_t>(n));
-  for (auto& x : v) x = static_cast<T>(dist(rng));
-  return v;
-}
-
-// Relative tolerance for comparing a backend's result with the reference's.
-template <class T>
-constexpr double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : 1e-12;
-}
-
-inline bool close(double a, double b, double rel) {
-  return std::abs(a - b) <= rel * std::max({1.0, std::abs(a), std::abs(b)});
-}
-
-// Views of a whole std::vector: cview read-only, mview writable.
-template <class T>
-vector_view<const T> cview(const std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
-template <class T>
-vector_view<T> mview(std::vector<T>& v) {
-  return {v.data(), static_cast<index_t>(v.size())};
-}
-
-// Matrix views of a whole std::vector holding rows x cols, row-major: cmat read-only, mmat
-// writable.
-template <class T>
-matrix_view<const T> cmat(const std::vector<T>& v, index_t rows, index_t cols) {
-  return {v.data(), rows, cols};
-}
-template <class T>
-matrix_view<T> mmat(std::vector<T>& v, index_t rows, index_t cols) {
-  return {v.data(), rows, cols};
-}
 
 // A committed test fixture: tests/data/<name>.
 inline std::filesystem::path fixture(const char* name) {
