@@ -1,6 +1,6 @@
 # Tests of the Thrust and Kokkos backends (the CUDA programs: tests/cuda/CMakeLists.txt), the
-# compile-fail dispatch tests and the install consumer. Included from tests/CMakeLists.txt (recfuse_add_test and recfuse_catch_main are
-# defined there).
+# compile-fail dispatch tests and the install consumer. Included from tests/CMakeLists.txt
+# (recfuse_add_test and recfuse_catch_main are defined there).
 
 # The shared backend test bodies (tests/backend/) whose kernels these backends implement, one body
 # per line. Each (backend, body) pair is its own executable, so a body's build and run stand alone
