@@ -28,7 +28,12 @@ struct uniform_value {
   std::uint64_t seed;
   float lo, hi;
   __host__ __device__ float operator()(std::uint64_t i) const {
+#if defined(__CUDA_ARCH__)
+    // rounded multiply, then add: no FMA contraction, so numpy's float32 ops give the same bits
+    return __fadd_rn(lo, __fmul_rn(hi - lo, uniform01(seed, i)));
+#else
     return lo + (hi - lo) * uniform01(seed, i);
+#endif
   }
 };
 

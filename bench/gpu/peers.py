@@ -65,7 +65,7 @@ def graph_csr(rows, seed):
     np.cumsum(deg, out=offsets[1:])
     nnz = int(offsets[-1])
     u = uniform01(seed + 1, nnz).astype(np.float64)
-    cols = np.minimum(np.floor(rows * u ** 3), rows - 1).astype(np.int64)
+    cols = np.minimum(np.floor(rows * u * u * u), rows - 1).astype(np.int64)
     return offsets, cols
 
 

@@ -26,8 +26,9 @@ def main():
     print()
     print("| kernel | shape | recfuse ms | fraction of ceiling | peer | peer ms | peer / recfuse |")
     print("|---|---|---|---|---|---|---|")
+    floors = {r["kernel"]: r["floor_ms"] for r in ours if "floor_ms" in r}
     for r in ours:
-        if "kernel" not in r:
+        if "kernel" not in r or "ms" not in r:
             continue
         matches = [p for p in peers if p.get("kernel") == r["kernel"] and p.get("shape") == r["shape"]]
         frac = f"{100 * r['fraction']:.1f}% of {r['ceiling']}"
@@ -36,6 +37,11 @@ def main():
         for p in matches:
             print(f"| {r['kernel']} | {r['shape']} | {r['ms']:.3f} | {frac} | {p['peer']} | "
                   f"{p['ms']:.3f} | {p['ms'] / r['ms']:.2f} |")
+    for kernel, floor_ms in floors.items():
+        mine = [r["ms"] for r in ours if r.get("kernel") == kernel and "ms" in r]
+        if mine:
+            print(f"\n{kernel}: floor {floor_ms:.3f} ms (FLOPs at the fp32 peak or bytes at copy "
+                  f"bandwidth, whichever is larger); measured {mine[0] / floor_ms:.1f}x the floor")
 
 
 if __name__ == "__main__":
