@@ -21,7 +21,8 @@
 // Errors: lo >= hi, or a non-finite bound, is a value_error at construction. The rest is as for
 // standard_scaler: fit on 0 rows or 0 columns and use before fit are value_errors, a column count
 // that differs from features() or an out shaped unlike in is a shape_error, a 0-row partial_fit
-// after a fit is a no-op, and a call that throws leaves the scaler unchanged.
+// after a fit is a no-op, and a call that throws leaves the scaler unchanged. Host data only, as
+// standard_scaler (GPU code calls thrust_backend::minmax_scaler_fit_kernel on device views).
 #pragma once
 
 #include <algorithm>

@@ -12,6 +12,8 @@
 //   overflowed or came out tiny, so its results match the reference's within a few ulps of T
 //   (the float sum's rounding grows like log(cols) to cols times float epsilon).
 // Errors: out shaped unlike x is a shape_error; 0 rows or 0 columns are fine (nothing to do).
+// Device data: with the Thrust CUDA policy x and out are device views (matrix_view<T,
+// device_memory>); only their shapes are checked, as for host views.
 #pragma once
 
 #include <type_traits>

@@ -30,6 +30,9 @@
 // Errors: fit on 0 rows or 0 columns is a value_error, and so is transforming before any fit;
 // a batch or an input whose column count differs from features(), or an out whose shape differs
 // from in's, is a shape_error with both sizes. A call that throws leaves the scaler unchanged.
+// Host data only: the statistics live in std::vectors, so with the Thrust CUDA policy the member
+// functions do not compile; GPU code calls thrust_backend::standard_scaler_fit_kernel and
+// scaler_transform_kernel on device views itself.
 #pragma once
 
 #include <cmath>
