@@ -23,6 +23,15 @@
 // - Element type: float or double; queries and items must have the same one.
 // - Outputs of the *_into forms must not overlap the inputs.
 //
+// Memory: topk and topk_inner_product return a topk_result that owns host vectors, so their
+// inputs must be host views. The *_into forms also take device views (matrix_view<T,
+// device_memory>, csr_pattern_view<Index, device_memory>) with a device policy such as
+// exec::thrust<thrust::cuda::tag>, every view in the same memory space. The host checks what it
+// can see without reading device memory (shapes, k, exclude's offsets pointer present); the
+// Thrust kernels then validate exclude's offsets and ids on the device (Thrust reductions) before
+// writing anything, and throw the errors listed below, naming the first bad row. Scores and
+// factors are never scanned on the host, for host views neither (NaN is simply never selected).
+//
 // Errors (messages start with the function's name, e.g. "recfuse::topk: "): negative k
 // (value_error); exclude.rows() != rows or exclude.cols() != number of items, output views not
 // rows x k, queries.cols() != items.cols() (shape_error); exclude offsets not starting at 0 or
@@ -68,8 +77,6 @@ template <class V>
 void check_topk_scores(const char* fn, const char* name, const V& m) {
   static_assert(std::is_floating_point_v<element_of<V>>,
                 "recfuse::topk: scores and factors must be float or double");
-  static_assert(std::is_same_v<typename V::memory_space, host_memory>,
-                "recfuse::topk: this overload needs host views");
   check_matrix(fn, name, m);
 }
 
@@ -80,17 +87,23 @@ inline void check_topk_k(const char* fn, index_t k, index_t rows) {
   }
 }
 
-template <class Index>
-void check_topk_exclude(const char* fn, const csr_pattern_view<Index>& exclude, index_t rows,
+// Host patterns are validated in full (check_csr); device patterns only as far as the host sees
+// them without reading device memory: the device kernels validate the rest (see "Memory" above).
+template <class Index, class Space>
+void check_topk_exclude(const char* fn, const csr_pattern_view<Index, Space>& exclude, index_t rows,
                         index_t items) {
   check_same(fn, "exclude.rows()", exclude.rows(), "the number of score rows", rows);
   check_same(fn, "exclude.cols()", exclude.cols(), "the number of items", items);
-  check_csr(fn, "exclude", exclude);
+  if constexpr (std::is_same_v<Space, host_memory>) {
+    check_csr(fn, "exclude", exclude);
+  } else if (exclude.rows() > 0 && exclude.offsets() == nullptr) {
+    throw_error<value_error>(fn, "exclude has null offsets");
+  }
 }
 
-template <class T>
-void check_topk_outputs(const char* fn, const matrix_view<T>& values,
-                        const matrix_view<index_t>& indices, index_t rows, index_t k) {
+template <class T, class Space>
+void check_topk_outputs(const char* fn, const matrix_view<T, Space>& values,
+                        const matrix_view<index_t, Space>& indices, index_t rows, index_t k) {
   check_matrix(fn, "out_values", values);
   check_matrix(fn, "out_indices", indices);
   if (values.rows() != rows || values.cols() != k) {
@@ -123,9 +136,10 @@ matrix_view<index_t> indices_of(topk_result<T>& r) {
 }
 
 // Validated inputs -> kernel. `exclude` is null when there is none.
-template <class Policy, class T, class Index>
-void topk_run(const Policy& policy, matrix_view<const T> s, index_t k,
-              const csr_pattern_view<Index>* exclude, matrix_view<T> ov, matrix_view<index_t> oi) {
+template <class Policy, class T, class Index, class Space>
+void topk_run(const Policy& policy, matrix_view<const T, Space> s, index_t k,
+              const csr_pattern_view<Index, Space>* exclude, matrix_view<T, Space> ov,
+              matrix_view<index_t, Space> oi) {
   if constexpr (requires { topk_kernel(policy, s, k, exclude, ov, oi); }) {
     RECFUSE_CHECK_NATIVE(topk_kernel, policy, s, k, exclude, ov, oi);
     topk_kernel(policy, s, k, exclude, ov, oi);
@@ -134,10 +148,11 @@ void topk_run(const Policy& policy, matrix_view<const T> s, index_t k,
   }
 }
 
-template <class Policy, class T, class Index>
-void topk_inner_product_run(const Policy& policy, matrix_view<const T> q, matrix_view<const T> x,
-                            index_t k, const csr_pattern_view<Index>* exclude, matrix_view<T> ov,
-                            matrix_view<index_t> oi) {
+template <class Policy, class T, class Index, class Space>
+void topk_inner_product_run(const Policy& policy, matrix_view<const T, Space> q,
+                            matrix_view<const T, Space> x, index_t k,
+                            const csr_pattern_view<Index, Space>* exclude, matrix_view<T, Space> ov,
+                            matrix_view<index_t, Space> oi) {
   if constexpr (requires { topk_inner_product_kernel(policy, q, x, k, exclude, ov, oi); }) {
     RECFUSE_CHECK_NATIVE(topk_inner_product_kernel, policy, q, x, k, exclude, ov, oi);
     topk_inner_product_kernel(policy, q, x, k, exclude, ov, oi);
@@ -146,13 +161,16 @@ void topk_inner_product_run(const Policy& policy, matrix_view<const T> q, matrix
   }
 }
 
-template <class Policy, class Scores, class T, class Index>
+template <class Policy, class Scores, class T, class Index, class Space>
 void topk_into_as(const char* fn, const Policy& policy, const Scores& scores, index_t k,
-                  matrix_view<T> out_values, matrix_view<index_t> out_indices,
-                  const csr_pattern_view<Index>* exclude) {
+                  matrix_view<T, Space> out_values, matrix_view<index_t, Space> out_indices,
+                  const csr_pattern_view<Index, Space>* exclude) {
   const auto s = as_const(as_matrix(scores));
   static_assert(std::is_same_v<element_of<decltype(s)>, T>,
                 "recfuse::topk_into: out_values must have the element type of scores");
+  static_assert(std::is_same_v<typename decltype(s)::memory_space, Space>,
+                "recfuse::topk_into: scores, outputs and exclude must live in the same memory "
+                "space");
   check_topk_scores(fn, "scores", s);
   check_topk_k(fn, k, s.rows());
   if (exclude != nullptr) check_topk_exclude(fn, *exclude, s.rows(), s.cols());
@@ -165,6 +183,9 @@ auto topk_as(const char* fn, const Policy& policy, const Scores& scores, index_t
              const csr_pattern_view<Index>* exclude) {
   const auto s = as_const(as_matrix(scores));
   using T = element_of<decltype(s)>;
+  static_assert(std::is_same_v<typename decltype(s)::memory_space, host_memory>,
+                "recfuse::topk: the owning result is host memory, so scores must be host views "
+                "(topk_into takes device views)");
   check_topk_scores(fn, "scores", s);
   check_topk_k(fn, k, s.rows());
   if (exclude != nullptr) check_topk_exclude(fn, *exclude, s.rows(), s.cols());
@@ -182,15 +203,19 @@ void check_factors(const char* fn, const Q& q, const X& x) {
   check_same(fn, "queries.cols()", q.cols(), "items.cols()", x.cols());
 }
 
-template <class Policy, class Queries, class Items, class T, class Index>
+template <class Policy, class Queries, class Items, class T, class Index, class Space>
 void topk_inner_product_into_as(const char* fn, const Policy& policy, const Queries& queries,
-                                const Items& items, index_t k, matrix_view<T> out_values,
-                                matrix_view<index_t> out_indices,
-                                const csr_pattern_view<Index>* exclude) {
+                                const Items& items, index_t k, matrix_view<T, Space> out_values,
+                                matrix_view<index_t, Space> out_indices,
+                                const csr_pattern_view<Index, Space>* exclude) {
   const auto q = as_const(as_matrix(queries));
   const auto x = as_const(as_matrix(items));
   static_assert(std::is_same_v<element_of<decltype(q)>, T>,
                 "recfuse::topk_inner_product_into: out_values must have the factors' element type");
+  static_assert(std::is_same_v<typename decltype(q)::memory_space, Space> &&
+                    std::is_same_v<typename decltype(x)::memory_space, Space>,
+                "recfuse::topk_inner_product_into: queries, items, outputs and exclude must live "
+                "in the same memory space");
   check_factors(fn, q, x);
   check_topk_k(fn, k, q.rows());
   if (exclude != nullptr) check_topk_exclude(fn, *exclude, q.rows(), x.rows());
@@ -204,6 +229,10 @@ auto topk_inner_product_as(const char* fn, const Policy& policy, const Queries& 
   const auto q = as_const(as_matrix(queries));
   const auto x = as_const(as_matrix(items));
   using T = element_of<decltype(q)>;
+  static_assert(std::is_same_v<typename decltype(q)::memory_space, host_memory> &&
+                    std::is_same_v<typename decltype(x)::memory_space, host_memory>,
+                "recfuse::topk_inner_product: the owning result is host memory, so the factors "
+                "must be host views (topk_inner_product_into takes device views)");
   check_factors(fn, q, x);
   check_topk_k(fn, k, q.rows());
   if (exclude != nullptr) check_topk_exclude(fn, *exclude, q.rows(), x.rows());
@@ -212,7 +241,8 @@ auto topk_inner_product_as(const char* fn, const Policy& policy, const Queries& 
   return result;
 }
 
-using no_exclusion = csr_pattern_view<std::int32_t>;
+template <class Space = host_memory>
+using no_exclusion = csr_pattern_view<std::int32_t, Space>;
 
 }  // namespace detail
 
@@ -220,7 +250,7 @@ using no_exclusion = csr_pattern_view<std::int32_t>;
 template <class Policy, matrix_like Scores>
 auto topk(const Policy& policy, const Scores& scores, index_t k) {
   return detail::topk_as("recfuse::topk", policy, scores, k,
-                         static_cast<const detail::no_exclusion*>(nullptr));
+                         static_cast<const detail::no_exclusion<>*>(nullptr));
 }
 
 // As topk, never selecting exclude's ids of row r for row r.
@@ -231,16 +261,18 @@ auto topk(const Policy& policy, const Scores& scores, index_t k,
 }
 
 // topk into caller-owned rows x k views (strides allowed).
-template <class Policy, matrix_like Scores, class T>
-void topk_into(const Policy& policy, const Scores& scores, index_t k, matrix_view<T> out_values,
-               matrix_view<index_t> out_indices) {
+// Device views with a device policy too (see "Memory" above).
+template <class Policy, matrix_like Scores, class T, class Space>
+void topk_into(const Policy& policy, const Scores& scores, index_t k,
+               matrix_view<T, Space> out_values, matrix_view<index_t, Space> out_indices) {
   detail::topk_into_as("recfuse::topk_into", policy, scores, k, out_values, out_indices,
-                       static_cast<const detail::no_exclusion*>(nullptr));
+                       static_cast<const detail::no_exclusion<Space>*>(nullptr));
 }
 
-template <class Policy, matrix_like Scores, class T, class Index>
-void topk_into(const Policy& policy, const Scores& scores, index_t k, matrix_view<T> out_values,
-               matrix_view<index_t> out_indices, const csr_pattern_view<Index>& exclude) {
+template <class Policy, matrix_like Scores, class T, class Index, class Space>
+void topk_into(const Policy& policy, const Scores& scores, index_t k,
+               matrix_view<T, Space> out_values, matrix_view<index_t, Space> out_indices,
+               const csr_pattern_view<Index, Space>& exclude) {
   detail::topk_into_as("recfuse::topk_into", policy, scores, k, out_values, out_indices, &exclude);
 }
 
@@ -249,7 +281,7 @@ template <class Policy, matrix_like Queries, matrix_like Items>
 auto topk_inner_product(const Policy& policy, const Queries& queries, const Items& items,
                         index_t k) {
   return detail::topk_inner_product_as("recfuse::topk_inner_product", policy, queries, items, k,
-                                       static_cast<const detail::no_exclusion*>(nullptr));
+                                       static_cast<const detail::no_exclusion<>*>(nullptr));
 }
 
 template <class Policy, matrix_like Queries, matrix_like Items, class Index>
@@ -259,19 +291,21 @@ auto topk_inner_product(const Policy& policy, const Queries& queries, const Item
                                        &exclude);
 }
 
-template <class Policy, matrix_like Queries, matrix_like Items, class T>
+// Device views with a device policy too (see "Memory" above).
+template <class Policy, matrix_like Queries, matrix_like Items, class T, class Space>
 void topk_inner_product_into(const Policy& policy, const Queries& queries, const Items& items,
-                             index_t k, matrix_view<T> out_values,
-                             matrix_view<index_t> out_indices) {
+                             index_t k, matrix_view<T, Space> out_values,
+                             matrix_view<index_t, Space> out_indices) {
   detail::topk_inner_product_into_as("recfuse::topk_inner_product_into", policy, queries, items, k,
                                      out_values, out_indices,
-                                     static_cast<const detail::no_exclusion*>(nullptr));
+                                     static_cast<const detail::no_exclusion<Space>*>(nullptr));
 }
 
-template <class Policy, matrix_like Queries, matrix_like Items, class T, class Index>
+template <class Policy, matrix_like Queries, matrix_like Items, class T, class Index, class Space>
 void topk_inner_product_into(const Policy& policy, const Queries& queries, const Items& items,
-                             index_t k, matrix_view<T> out_values, matrix_view<index_t> out_indices,
-                             const csr_pattern_view<Index>& exclude) {
+                             index_t k, matrix_view<T, Space> out_values,
+                             matrix_view<index_t, Space> out_indices,
+                             const csr_pattern_view<Index, Space>& exclude) {
   detail::topk_inner_product_into_as("recfuse::topk_inner_product_into", policy, queries, items, k,
                                      out_values, out_indices, &exclude);
 }
