@@ -40,6 +40,14 @@
 // and column); no user to evaluate (value_error: "no user has a relevant item", or for auc "no
 // user has both a relevant and a non-relevant candidate"). Backends agree with the reference to
 // about 1e-12 relative (sums over users are combined in a different order).
+//
+// Device data (exec::thrust<thrust::cuda::tag> with recommendations or scores and the patterns
+// in device memory, all in the same space): the host checks only shapes, k and the presence of
+// offsets, never reading device memory. Recommended and relevant ids and CSR offsets are not
+// validated (the Thrust kernels only compare ids, so an id out of range counts as a miss; bad
+// offsets are undefined behaviour); NaN in a candidate score is still a value_error, found by
+// the kernel, without its position. auc without an exclude pattern is host-only: pass an empty
+// exclude pattern (rows + 1 zero offsets in device memory) instead.
 #pragma once
 
 #include <algorithm>
@@ -60,24 +68,42 @@ struct ranking_report {
 
 namespace detail {
 
-template <class Policy, class Recs, class Index>
+// check_csr for host patterns; for device patterns only what the host can see without reading
+// device memory: the extents, and offsets present when there are rows.
+template <class Index, class Space>
+void check_pattern(const char* fn, const char* name, const csr_pattern_view<Index, Space>& p) {
+  if constexpr (std::is_same_v<Space, host_memory>) {
+    check_csr(fn, name, p);
+  } else {
+    if (p.rows() < 0 || p.cols() < 0) {
+      throw_error<shape_error>(fn, name, " has rows = ", p.rows(), ", cols = ", p.cols());
+    }
+    if (p.rows() > 0 && p.offsets() == nullptr) {
+      throw_error<value_error>(fn, name, " has null offsets");
+    }
+  }
+}
+
+template <class Policy, class Recs, class Index, class Space>
 ranking_report evaluate_ranking_as(const char* fn, const Policy& policy,
                                    const Recs& recommendations,
-                                   const csr_pattern_view<Index>& relevant, index_t k) {
+                                   const csr_pattern_view<Index, Space>& relevant, index_t k) {
   const auto recs = as_const(as_matrix(recommendations));
   using Id = typename decltype(recs)::value_type;
   static_assert(std::is_integral_v<Id> && std::is_signed_v<Id>,
                 "recfuse ranking metrics: recommendations must hold signed integer item ids");
-  static_assert(std::is_same_v<typename decltype(recs)::memory_space, host_memory>,
-                "recfuse ranking metrics: recommendations must be in host memory");
+  static_assert(std::is_same_v<typename decltype(recs)::memory_space, Space>,
+                "recfuse ranking metrics: recommendations and relevant must live in the same "
+                "memory space");
   check_matrix(fn, "recommendations", recs);
-  check_csr(fn, "relevant", relevant);
+  check_pattern(fn, "relevant", relevant);
   if (k <= 0 || k > recs.cols()) {
     throw_error<value_error>(fn, "k = ", k,
                              " is outside [1, recommendations.cols() = ", recs.cols(), "]");
   }
   check_same(fn, "relevant.rows()", relevant.rows(), "recommendations.rows()", recs.rows());
-  for (index_t u = 0; u < recs.rows(); ++u) {
+  // Device data is not read from the host: its ids are not range-checked (see the header).
+  for (index_t u = 0; std::is_same_v<Space, host_memory> && u < recs.rows(); ++u) {
     const Id* row = recs.row(u);
     int bad = 0;  // a branch-free pass first, so the common case vectorises
     for (index_t i = 0; i < k; ++i) {
@@ -97,8 +123,13 @@ ranking_report evaluate_ranking_as(const char* fn, const Policy& policy,
     RECFUSE_CHECK_NATIVE(evaluate_ranking_kernel, policy, recs, relevant, k);
     const ranking_totals t = evaluate_ranking_kernel(policy, recs, relevant, k);
     if (t.users == 0) {
-      throw_error<value_error>(fn, "no user has a relevant item (relevant has ", relevant.rows(),
-                               " rows and ", relevant.nnz(), " entries)");
+      if constexpr (std::is_same_v<Space, host_memory>) {
+        throw_error<value_error>(fn, "no user has a relevant item (relevant has ", relevant.rows(),
+                                 " rows and ", relevant.nnz(), " entries)");
+      } else {
+        throw_error<value_error>(fn, "no user has a relevant item (relevant has ", relevant.rows(),
+                                 " rows)");
+      }
     }
     const auto n = static_cast<double>(t.users);
     return {t.precision / n, t.recall / n, t.ndcg / n, t.map / n, t.hit_rate / n, t.users};
@@ -107,24 +138,27 @@ ranking_report evaluate_ranking_as(const char* fn, const Policy& policy,
   }
 }
 
-template <class Policy, class Scores, class Index, class Index2>
+template <class Policy, class Scores, class Index, class Index2, class Space>
 double auc_as(const char* fn, const Policy& policy, const Scores& scores_in,
-              const csr_pattern_view<Index>& relevant, const csr_pattern_view<Index2>& exclude) {
+              const csr_pattern_view<Index, Space>& relevant,
+              const csr_pattern_view<Index2, Space>& exclude) {
   const auto scores = as_const(as_matrix(scores_in));
   using T = typename decltype(scores)::value_type;
   static_assert(std::is_floating_point_v<T>, "recfuse::auc: scores must be float or double");
-  static_assert(std::is_same_v<typename decltype(scores)::memory_space, host_memory>,
-                "recfuse::auc: scores must be in host memory");
+  static_assert(std::is_same_v<typename decltype(scores)::memory_space, Space>,
+                "recfuse::auc: scores, relevant and exclude must live in the same memory space");
+  constexpr bool on_host = std::is_same_v<Space, host_memory>;
   check_matrix(fn, "scores", scores);
-  check_csr(fn, "relevant", relevant);
-  check_csr(fn, "exclude", exclude);
+  check_pattern(fn, "relevant", relevant);
+  check_pattern(fn, "exclude", exclude);
   check_same(fn, "relevant.rows()", relevant.rows(), "scores.rows()", scores.rows());
   check_same(fn, "relevant.cols()", relevant.cols(), "scores.cols()", scores.cols());
   check_same(fn, "exclude.rows()", exclude.rows(), "scores.rows()", scores.rows());
   check_same(fn, "exclude.cols()", exclude.cols(), "scores.cols()", scores.cols());
-  // NaN is an error only where a score is read: candidates, not excluded items.
+  // NaN is an error only where a score is read: candidates, not excluded items. Device data is
+  // checked by the kernel instead (a NaN total below).
   std::vector<index_t> excluded;  // excluded[j] == u + 1: item j is excluded for user u
-  for (index_t u = 0; u < scores.rows(); ++u) {
+  for (index_t u = 0; on_host && u < scores.rows(); ++u) {
     const T* row = scores.row(u);
     int any_nan = 0;  // an int, not a bool, so the loop vectorises
     for (index_t j = 0; j < scores.cols(); ++j) any_nan |= static_cast<int>(std::isnan(row[j]));
@@ -142,6 +176,11 @@ double auc_as(const char* fn, const Policy& policy, const Scores& scores_in,
   if constexpr (requires { auc_kernel(policy, scores, relevant, exclude); }) {
     RECFUSE_CHECK_NATIVE(auc_kernel, policy, scores, relevant, exclude);
     const auc_totals t = auc_kernel(policy, scores, relevant, exclude);
+    if (!on_host && std::isnan(t.sum)) {
+      throw_error<value_error>(fn,
+                               "scores hold NaN where a candidate's score is read (device "
+                               "data: the position is not reported)");
+    }
     if (t.users == 0) {
       throw_error<value_error>(fn, "no user has both a relevant and a non-relevant candidate (",
                                scores.rows(), " users, ", scores.cols(), " items)");
@@ -155,52 +194,53 @@ double auc_as(const char* fn, const Policy& policy, const Scores& scores_in,
 }  // namespace detail
 
 // Every ranking metric at k in one pass over the recommendations.
-template <class Policy, matrix_like Recs, class Index>
+template <class Policy, matrix_like Recs, class Index, class Space>
 ranking_report evaluate_ranking(const Policy& policy, const Recs& recommendations,
-                                const csr_pattern_view<Index>& relevant, index_t k) {
+                                const csr_pattern_view<Index, Space>& relevant, index_t k) {
   return detail::evaluate_ranking_as("recfuse::evaluate_ranking", policy, recommendations, relevant,
                                      k);
 }
 
-template <class Policy, matrix_like Recs, class Index>
+template <class Policy, matrix_like Recs, class Index, class Space>
 double precision_at_k(const Policy& policy, const Recs& recommendations,
-                      const csr_pattern_view<Index>& relevant, index_t k) {
+                      const csr_pattern_view<Index, Space>& relevant, index_t k) {
   return detail::evaluate_ranking_as("recfuse::precision_at_k", policy, recommendations, relevant,
                                      k)
       .precision;
 }
 
-template <class Policy, matrix_like Recs, class Index>
+template <class Policy, matrix_like Recs, class Index, class Space>
 double recall_at_k(const Policy& policy, const Recs& recommendations,
-                   const csr_pattern_view<Index>& relevant, index_t k) {
+                   const csr_pattern_view<Index, Space>& relevant, index_t k) {
   return detail::evaluate_ranking_as("recfuse::recall_at_k", policy, recommendations, relevant, k)
       .recall;
 }
 
-template <class Policy, matrix_like Recs, class Index>
+template <class Policy, matrix_like Recs, class Index, class Space>
 double ndcg_at_k(const Policy& policy, const Recs& recommendations,
-                 const csr_pattern_view<Index>& relevant, index_t k) {
+                 const csr_pattern_view<Index, Space>& relevant, index_t k) {
   return detail::evaluate_ranking_as("recfuse::ndcg_at_k", policy, recommendations, relevant, k)
       .ndcg;
 }
 
-template <class Policy, matrix_like Recs, class Index>
+template <class Policy, matrix_like Recs, class Index, class Space>
 double map_at_k(const Policy& policy, const Recs& recommendations,
-                const csr_pattern_view<Index>& relevant, index_t k) {
+                const csr_pattern_view<Index, Space>& relevant, index_t k) {
   return detail::evaluate_ranking_as("recfuse::map_at_k", policy, recommendations, relevant, k).map;
 }
 
-template <class Policy, matrix_like Recs, class Index>
+template <class Policy, matrix_like Recs, class Index, class Space>
 double hit_rate_at_k(const Policy& policy, const Recs& recommendations,
-                     const csr_pattern_view<Index>& relevant, index_t k) {
+                     const csr_pattern_view<Index, Space>& relevant, index_t k) {
   return detail::evaluate_ranking_as("recfuse::hit_rate_at_k", policy, recommendations, relevant, k)
       .hit_rate;
 }
 
 // Mean per-user AUC over all items of each row of `scores`.
+// Host data only: with device data pass an exclude pattern (an empty one: rows + 1 zero offsets).
 template <class Policy, matrix_like Scores, class Index>
 double auc(const Policy& policy, const Scores& scores, const csr_pattern_view<Index>& relevant) {
-  // No exclusion: an empty pattern of the same shape (all offsets 0).
+  // No exclusion: an empty pattern of the same shape (all offsets 0), made in host memory.
   const std::vector<index_t> zeros(
       static_cast<std::size_t>(std::max<index_t>(0, relevant.rows()) + 1), 0);
   const csr_pattern_view<Index> none(relevant.rows(), relevant.cols(), zeros.data(), nullptr);
@@ -208,9 +248,10 @@ double auc(const Policy& policy, const Scores& scores, const csr_pattern_view<In
 }
 
 // Mean per-user AUC where the items in `exclude` row u are not candidates for user u.
-template <class Policy, matrix_like Scores, class Index, class Index2>
-double auc(const Policy& policy, const Scores& scores, const csr_pattern_view<Index>& relevant,
-           const csr_pattern_view<Index2>& exclude) {
+template <class Policy, matrix_like Scores, class Index, class Index2, class Space>
+double auc(const Policy& policy, const Scores& scores,
+           const csr_pattern_view<Index, Space>& relevant,
+           const csr_pattern_view<Index2, Space>& exclude) {
   return detail::auc_as("recfuse::auc", policy, scores, relevant, exclude);
 }
 
