@@ -21,6 +21,9 @@
 #ifdef RECFUSE_TEST_BACKEND_XSIMD
 #include "recfuse/xsimd/factorize/biased_mf.hpp"
 #endif
+#if defined(RECFUSE_TEST_BACKEND_THRUST) && defined(_OPENMP)
+#include <omp.h>
+#endif
 
 using namespace recfuse;
 
@@ -264,6 +267,49 @@ TEMPLATE_TEST_CASE("biased MF: the thread count never changes the model",
   const auto one = fit_biased_als(exec::xsimd{1}, d.view(), o);
   CHECK(same_model(one, fit_biased_als(exec::xsimd{2}, d.view(), o)));
   CHECK(same_model(one, fit_biased_als(exec::xsimd{3}, d.view(), o)));
+}
+#endif
+
+#if defined(RECFUSE_TEST_BACKEND_THRUST) && defined(_OPENMP)
+TEMPLATE_TEST_CASE("biased MF: the OpenMP thread count never changes the Thrust model",
+                   "[factorize][backend][thrust]", float, double) {
+  using T = TestType;
+  // The tiles of an SGD round share no rows and each ALS row is one functor call, so the
+  // models must be bit-identical whatever the number of threads (the omp system follows
+  // omp_set_num_threads; the cpp and tbb systems do not compile this case).
+  const auto d = random_ratings<T>(1500, 1000, 30000, 17);
+  const auto policy = test::backend_policy();
+  const int threads = omp_get_max_threads();
+  auto fit_with = [&](int n, auto fit, const auto& o) {
+    omp_set_num_threads(n);
+    auto m = fit(policy, d.view(), o);
+    omp_set_num_threads(threads);
+    return m;
+  };
+  auto sgd = [](const auto& p, const auto& v, const sgd_options& o) {
+    return fit_biased_sgd(p, v, o);
+  };
+  auto als = [](const auto& p, const auto& v, const als_options& o) {
+    return fit_biased_als(p, v, o);
+  };
+  for (int blocks : {2, 3, 8}) {
+    CAPTURE(blocks);
+    sgd_options o;
+    o.factors = 33;
+    o.epochs = 2;
+    o.blocks = blocks;
+    const auto one = fit_with(1, sgd, o);
+    CHECK(same_model(one, fit_with(2, sgd, o)));
+    CHECK(same_model(one, fit_with(3, sgd, o)));
+    CHECK(model_diff(one, fit_biased_sgd(exec::reference{}, d.view(), o)) <
+          (std::is_same_v<T, float> ? 1e-5 : 1e-13));
+  }
+  als_options o;
+  o.factors = 9;
+  o.iterations = 2;
+  const auto one = fit_with(1, als, o);
+  CHECK(same_model(one, fit_with(2, als, o)));
+  CHECK(same_model(one, fit_with(3, als, o)));
 }
 #endif
 

@@ -30,6 +30,10 @@
 //   `data`, which must have the model's users and items; the other rows are untouched. data
 //   may be empty: a listed row without ratings in it gets zero factors and a zero bias, as in
 //   fit_biased_als. fold_in_user and refit_* use options.reg_bias and reg_factor only.
+// - Device data: predict and fold_in_user also take device views (ids, ratings and outputs in
+//   device memory) with a device policy (exec::thrust<thrust::cuda::tag>); fold_in_user then
+//   checks only the shapes, not the ids' range or the ratings' finiteness. The fits and refits
+//   take host data and return or update a host model (a device policy copies them itself).
 //
 // Errors (messages start with the function's name): bad options, each naming the option and
 // its value, as "options.factors is 0 (need 1 <= factors <= 65536)" (value_error; factors
@@ -165,18 +169,19 @@ biased_mf_model<T> fit_biased_als(const Policy& policy, const interactions_view<
   return model;
 }
 
-// out[j] = the clipped prediction for (users[j], items[j]); unseen ids fall back to the biases.
-template <class Policy, class T>
-void predict(const Policy& policy, const biased_mf_model<T>& model,
-             vector_view<const std::int32_t> users, vector_view<const std::int32_t> items,
-             std::type_identity_t<vector_view<T>> out) {
+namespace detail::bmf {
+
+template <class Policy, class T, class Space>
+void predict_views(const Policy& policy, const biased_mf_model<T>& model,
+                   vector_view<const std::int32_t, Space> users,
+                   vector_view<const std::int32_t, Space> items, vector_view<T, Space> out) {
   constexpr const char* fn = "recfuse::predict";
-  detail::mf::check_model(fn, model);
-  detail::check_vector(fn, "users", users);
-  detail::check_vector(fn, "items", items);
-  detail::check_vector(fn, "out", out);
-  detail::check_same(fn, "users.size()", users.size(), "items.size()", items.size());
-  detail::check_same(fn, "out.size()", out.size(), "users.size()", users.size());
+  mf::check_model(fn, model);
+  check_vector(fn, "users", users);
+  check_vector(fn, "items", items);
+  check_vector(fn, "out", out);
+  check_same(fn, "users.size()", users.size(), "items.size()", items.size());
+  check_same(fn, "out.size()", out.size(), "users.size()", users.size());
   if constexpr (requires { predict_kernel(policy, model, users, items, out); }) {
     RECFUSE_CHECK_NATIVE(predict_kernel, policy, model, users, items, out);
     predict_kernel(policy, model, users, items, out);
@@ -185,30 +190,39 @@ void predict(const Policy& policy, const biased_mf_model<T>& model,
   }
 }
 
-// The ALS user step for a user outside the model: returns b_u, writes p_u to factors_out.
-template <class Policy, class T>
-T fold_in_user(const Policy& policy, const biased_mf_model<T>& model,
-               vector_view<const std::int32_t> items,
-               std::type_identity_t<vector_view<const T>> ratings,
-               std::type_identity_t<vector_view<T>> factors_out, const als_options& options = {}) {
-  constexpr const char* fn = "recfuse::fold_in_user";
-  detail::bmf::check_regularization<T>(fn, options.reg_bias, options.reg_factor);
-  detail::mf::check_model(fn, model);
-  detail::check_vector(fn, "items", items);
-  detail::check_vector(fn, "ratings", ratings);
-  detail::check_vector(fn, "factors_out", factors_out);
-  detail::check_same(fn, "items.size()", items.size(), "ratings.size()", ratings.size());
-  detail::check_same(fn, "factors_out.size()", factors_out.size(), "model.factors", model.factors);
-  for (index_t j = 0; j < items.size(); ++j) {
-    if (items[j] < 0 || items[j] >= model.items) {
-      detail::throw_error<index_error>(fn, "items[", j, "] is ", items[j], ", outside [0, ",
-                                       model.items, ")");
-    }
-    if (!std::isfinite(ratings[j])) {
-      detail::throw_error<value_error>(fn, "ratings[", j, "] (item ", items[j], ") is ",
-                                       ratings[j]);
+// The checks fold_in_user makes of its items and ratings on the host; on device views, only
+// their shapes (the ids and ratings are not read on the host).
+template <class T, class Space>
+void check_fold_in(const char* fn, const biased_mf_model<T>& model,
+                   vector_view<const std::int32_t, Space> items,
+                   vector_view<const T, Space> ratings, vector_view<T, Space> factors_out) {
+  check_vector(fn, "items", items);
+  check_vector(fn, "ratings", ratings);
+  check_vector(fn, "factors_out", factors_out);
+  check_same(fn, "items.size()", items.size(), "ratings.size()", ratings.size());
+  check_same(fn, "factors_out.size()", factors_out.size(), "model.factors", model.factors);
+  if constexpr (std::is_same_v<Space, host_memory>) {
+    for (index_t j = 0; j < items.size(); ++j) {
+      if (items[j] < 0 || items[j] >= model.items) {
+        throw_error<index_error>(fn, "items[", j, "] is ", items[j], ", outside [0, ", model.items,
+                                 ")");
+      }
+      if (!std::isfinite(ratings[j])) {
+        throw_error<value_error>(fn, "ratings[", j, "] (item ", items[j], ") is ", ratings[j]);
+      }
     }
   }
+}
+
+template <class Policy, class T, class Space>
+T fold_in_user_views(const Policy& policy, const biased_mf_model<T>& model,
+                     vector_view<const std::int32_t, Space> items,
+                     vector_view<const T, Space> ratings, vector_view<T, Space> factors_out,
+                     const als_options& options) {
+  constexpr const char* fn = "recfuse::fold_in_user";
+  check_regularization<T>(fn, options.reg_bias, options.reg_factor);
+  mf::check_model(fn, model);
+  check_fold_in(fn, model, items, ratings, factors_out);
   if constexpr (requires {
                   fold_in_user_kernel(policy, model, items, ratings, factors_out, options);
                 }) {
@@ -217,6 +231,51 @@ T fold_in_user(const Policy& policy, const biased_mf_model<T>& model,
   } else {
     RECFUSE_NO_KERNEL("recfuse::fold_in_user", Policy);
   }
+}
+
+}  // namespace detail::bmf
+
+// out[j] = the clipped prediction for (users[j], items[j]); unseen ids fall back to the biases.
+// Host views for a host policy, device views for a device policy (the overload is picked by the
+// policy's memory space, so braced lists such as {ids.data(), n} stay unambiguous).
+template <class Policy, class T>
+requires std::is_same_v<typename Policy::memory_space, host_memory>
+void predict(const Policy& policy, const biased_mf_model<T>& model,
+             vector_view<const std::int32_t> users, vector_view<const std::int32_t> items,
+             std::type_identity_t<vector_view<T>> out) {
+  detail::bmf::predict_views(policy, model, users, items, out);
+}
+
+// The same on device views (ids and out in device memory, for a device policy such as
+// exec::thrust<thrust::cuda::tag>); the host model's arrays are copied to the device per call.
+template <class Policy, class T>
+requires std::is_same_v<typename Policy::memory_space, device_memory>
+void predict(const Policy& policy, const biased_mf_model<T>& model,
+             vector_view<const std::int32_t, device_memory> users,
+             vector_view<const std::int32_t, device_memory> items,
+             std::type_identity_t<vector_view<T, device_memory>> out) {
+  detail::bmf::predict_views(policy, model, users, items, out);
+}
+
+// The ALS user step for a user outside the model: returns b_u, writes p_u to factors_out.
+template <class Policy, class T>
+requires std::is_same_v<typename Policy::memory_space, host_memory> T fold_in_user(
+    const Policy& policy, const biased_mf_model<T>& model, vector_view<const std::int32_t> items,
+    std::type_identity_t<vector_view<const T>> ratings,
+    std::type_identity_t<vector_view<T>> factors_out, const als_options& options = {}) {
+  return detail::bmf::fold_in_user_views(policy, model, items, ratings, factors_out, options);
+}
+
+// The same on device views (for a device policy). Only the shapes are checked: ids outside
+// [0, model.items) and non-finite ratings are not detected on device data (the caller's duty).
+template <class Policy, class T>
+requires std::is_same_v<typename Policy::memory_space, device_memory> T
+fold_in_user(const Policy& policy, const biased_mf_model<T>& model,
+             vector_view<const std::int32_t, device_memory> items,
+             std::type_identity_t<vector_view<const T, device_memory>> ratings,
+             std::type_identity_t<vector_view<T, device_memory>> factors_out,
+             const als_options& options = {}) {
+  return detail::bmf::fold_in_user_views(policy, model, items, ratings, factors_out, options);
 }
 
 // Re-solves the listed users' [b_u, p_u] from data (an ALS user step); other rows untouched.
