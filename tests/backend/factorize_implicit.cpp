@@ -23,6 +23,9 @@
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
 #include "recfuse/xsimd/factorize/implicit_als.hpp"
 #endif
+#if defined(RECFUSE_TEST_BACKEND_THRUST) && defined(_OPENMP)
+#include <omp.h>
+#endif
 
 using namespace recfuse;
 
@@ -259,6 +262,55 @@ TEMPLATE_TEST_CASE("implicit ALS xsimd: a Cholesky failure names the first faili
   REQUIRE_THROWS_MATCHES(refit_users(exec::xsimd{3}, m, d.view(), cview(rows), o), value_error,
                          test::what_is(Catch::Contains("recfuse::refit_users") &&
                                        Catch::Contains("system of user 700 is not")));
+}
+#endif
+
+#if defined(RECFUSE_TEST_BACKEND_THRUST)
+TEMPLATE_TEST_CASE("implicit ALS Thrust: thread count and the first failing listed row",
+                   "[factorize][implicit][thrust]", float, double) {
+  const auto policy = test::backend_policy();
+  const auto d = random_interactions<TestType>(400, 300, 120, 8);
+#if defined(_OPENMP)
+  // Each row is one functor call and the gramian's chunks are fixed by n and k, so the model
+  // must be bit-identical whatever the number of OpenMP threads (the omp system follows
+  // omp_set_num_threads; the cpp and tbb builds have no OpenMP).
+  const int threads = omp_get_max_threads();
+  for (auto solver : {implicit_solver::conjugate_gradient, implicit_solver::cholesky}) {
+    CAPTURE(static_cast<int>(solver));
+    implicit_als_options o;
+    o.factors = 17;
+    o.iterations = 2;
+    o.regularization = 1;
+    o.solver = solver;
+    omp_set_num_threads(1);
+    const auto one = fit_implicit_als(policy, d.view(), o);
+    for (int t : {2, 3}) {
+      CAPTURE(t);
+      omp_set_num_threads(t);
+      const auto many = fit_implicit_als(policy, d.view(), o);
+      CHECK(many.user_factors == one.user_factors);
+      CHECK(many.item_factors == one.item_factors);
+    }
+    omp_set_num_threads(threads);
+  }
+#endif
+  // refit over a list whose rows all fail: the smallest listed row, as the reference reports.
+  implicit_als_options o;
+  o.factors = 5;
+  o.iterations = 1;
+  auto m = fit_implicit_als(policy, d.view(), o);
+  std::fill(m.item_factors.begin(), m.item_factors.end(), TestType(0));
+  std::vector<std::int32_t> rows;
+  for (std::int32_t u = 399; u >= 70; --u) rows.push_back(u);
+  o.regularization = 0;
+  o.solver = implicit_solver::cholesky;
+  REQUIRE_THROWS_MATCHES(refit_users(policy, m, d.view(), cview(rows), o), value_error,
+                         test::what_is(Catch::Contains("recfuse::refit_users") &&
+                                       Catch::Contains("system of user 70 is not")));
+  // A short list of large ids (row ids above the list's length).
+  rows = {399, 250, 120};
+  REQUIRE_THROWS_MATCHES(refit_users(policy, m, d.view(), cview(rows), o), value_error,
+                         test::what_is(Catch::Contains("system of user 120 is not")));
 }
 #endif
 

@@ -50,6 +50,10 @@
 // be empty, and a listed row without entries in it becomes 0 (as in fit).
 // options.factors, iterations, init_scale and seed are used by fit only; fold-in and refit use
 // the model's factor count.
+// Host data only: every function here takes or returns a host model or std::vector, so none
+// accepts device views; with a device policy (exec::thrust<thrust::cuda::tag>) call the
+// backend's kernels (gramian_kernel, fit_implicit_als_kernel, fold_in_user_kernel) directly on
+// device views (see recfuse/thrust/factorize/implicit_als.hpp).
 //
 // Errors (messages start with the public function's name): train or data with an id out of
 // range (index_error) or a NaN, infinite or negative value (value_error naming the entry);
