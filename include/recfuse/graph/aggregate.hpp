@@ -35,7 +35,14 @@
 // Backends: the reference accumulates in double. xsimd accumulates in T over rows split by
 // edge count across threads, vectorised over the features; its backward scatters with each
 // thread owning a range of destination rows. Results differ from the reference by rounding
-// only, and never depend on the thread count.
+// only, and never depend on the thread count. Thrust gathers in double in the reference's order
+// (the backward over the transposed graph): the reference's results on the CPU systems.
+//
+// Device data: with the Thrust CUDA policy the graph and the matrices are device views
+// (csr_view<T, Index, device_memory>, matrix_view<T, device_memory>). Only shapes are checked
+// then (and null offsets): the offsets, column ids and weights in device memory are not
+// validated, so bad offsets or ids, null weights or non-finite mean/gcn weights are the caller's
+// to rule out.
 #pragma once
 
 #include <cmath>
@@ -63,16 +70,11 @@ inline const char* aggregation_name(aggregation a) {
   return "unknown";
 }
 
+// Host graphs: non-null weights when weighted, finite ones for mean and gcn, 1 + sum > 0 for gcn.
 template <class T, class Index>
-void check_aggregate_graph(const char* fn, const csr_view<T, Index>& g, index_t x_rows,
-                           const aggregate_options& o) {
+void check_aggregate_weights(const char* fn, const csr_view<T, Index>& g,
+                             const aggregate_options& o) {
   using recfuse::detail::throw_error;
-  recfuse::detail::check_csr(fn, "graph", g.pattern());
-  recfuse::detail::check_same(fn, "x.rows()", x_rows, "graph.cols()", g.cols());
-  if (o.kind == aggregation::gcn && g.rows() != g.cols()) {
-    throw_error<shape_error>(fn, "gcn aggregation needs a square graph, got ", g.rows(), " x ",
-                             g.cols());
-  }
   const index_t nnz = g.nnz();
   if (o.weighted && nnz > 0 && g.values() == nullptr) {
     throw_error<value_error>(fn, "weighted aggregation over a graph with ", nnz,
@@ -96,6 +98,29 @@ void check_aggregate_graph(const char* fn, const csr_view<T, Index>& g, index_t 
   }
 }
 
+template <class T, class Index, class Space>
+void check_aggregate_graph(const char* fn, const csr_view<T, Index, Space>& g, index_t x_rows,
+                           const aggregate_options& o) {
+  using recfuse::detail::throw_error;
+  if constexpr (std::is_same_v<Space, host_memory>) {
+    recfuse::detail::check_csr(fn, "graph", g.pattern());
+  } else {
+    // Device graph: shapes only (its offsets, ids and weights are not read from the host).
+    if (g.rows() < 0 || g.cols() < 0) {
+      throw_error<shape_error>(fn, "graph has rows = ", g.rows(), ", cols = ", g.cols());
+    }
+    if (g.rows() > 0 && g.offsets() == nullptr) {
+      throw_error<value_error>(fn, "graph has null offsets");
+    }
+  }
+  recfuse::detail::check_same(fn, "x.rows()", x_rows, "graph.cols()", g.cols());
+  if (o.kind == aggregation::gcn && g.rows() != g.cols()) {
+    throw_error<shape_error>(fn, "gcn aggregation needs a square graph, got ", g.rows(), " x ",
+                             g.cols());
+  }
+  if constexpr (std::is_same_v<Space, host_memory>) check_aggregate_weights(fn, g, o);
+}
+
 template <class M>
 void check_shape(const char* fn, const char* name, const M& m, index_t rows, index_t cols) {
   recfuse::detail::check_matrix(fn, name, m);
@@ -108,10 +133,11 @@ void check_shape(const char* fn, const char* name, const M& m, index_t rows, ind
 }  // namespace detail
 
 // out = aggregation of x over graph; see the header comment.
-template <class Policy, class T, class Index>
-void aggregate(const Policy& policy, const csr_view<T, Index>& graph,
-               std::type_identity_t<matrix_view<const T>> x,
-               std::type_identity_t<matrix_view<T>> out, const aggregate_options& options = {}) {
+template <class Policy, class T, class Index, class Space>
+void aggregate(const Policy& policy, const csr_view<T, Index, Space>& graph,
+               std::type_identity_t<matrix_view<const T, Space>> x,
+               std::type_identity_t<matrix_view<T, Space>> out,
+               const aggregate_options& options = {}) {
   constexpr const char* fn = "recfuse::graph::aggregate";
   static_assert(std::is_floating_point_v<T>,
                 "recfuse::graph::aggregate: elements must be float or double");
@@ -128,11 +154,11 @@ void aggregate(const Policy& policy, const csr_view<T, Index>& graph,
 }
 
 // grad_x = d L / d x from grad_out = d L / d out; see the header comment.
-template <class Policy, class T, class Index>
-void aggregate_backward(const Policy& policy, const csr_view<T, Index>& graph,
-                        std::type_identity_t<matrix_view<const T>> x,
-                        std::type_identity_t<matrix_view<const T>> grad_out,
-                        std::type_identity_t<matrix_view<T>> grad_x,
+template <class Policy, class T, class Index, class Space>
+void aggregate_backward(const Policy& policy, const csr_view<T, Index, Space>& graph,
+                        std::type_identity_t<matrix_view<const T, Space>> x,
+                        std::type_identity_t<matrix_view<const T, Space>> grad_out,
+                        std::type_identity_t<matrix_view<T, Space>> grad_x,
                         const aggregate_options& options = {}) {
   constexpr const char* fn = "recfuse::graph::aggregate_backward";
   static_assert(std::is_floating_point_v<T>,

@@ -35,7 +35,9 @@
 // do not start at 0 or decrease (index_error); negative neighbors, min_count or k (value_error);
 // more than 2^31 - 1 nodes (shape_error).
 //
-// Backends: the xsimd builders split the rows over threads; every backend returns the same graph
+// Backends: the xsimd builders split the rows over threads, the Thrust ones run rows in parallel
+// on the CPU systems and on the host (sequentially) under the CUDA policy: the builders take and
+// return host objects on every backend. Every backend returns the same graph
 // as the reference (bit for bit for the co-occurrence and attribute graphs; knn_graph follows
 // recfuse::topk_inner_product's contract).
 #pragma once
