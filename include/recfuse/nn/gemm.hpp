@@ -12,7 +12,12 @@
 // Backends: the reference accumulates each entry in double (the oracle); xsimd runs a blocked,
 // multithreaded micro-kernel in T with FMA, so results differ from the reference by rounding
 // (relative error about inner * epsilon(T) in the worst case). The thread count never changes
-// the result on xsimd.
+// the result on xsimd. Thrust tiles c (4 x 4 entries per functor call) and sums each entry in
+// double as the reference does, on every Thrust system (no cuBLAS).
+//
+// Device data: with exec::thrust<thrust::cuda::tag>, a, b and c are device views
+// (matrix_view<T, device_memory>); only shapes, strides and null pointers are checked, as for
+// host views (nothing here reads the elements).
 //
 // Errors (messages start with "recfuse::gemm: "): inner dimensions that differ, or c not
 // rows(op(a)) x cols(op(b)) (shape_error); a view with negative extents, stride < cols or a null
@@ -29,9 +34,9 @@ namespace recfuse {
 
 enum class op : bool { none = false, transpose = true };
 
-template <class Policy, class T>
-void gemm(const Policy& policy, op op_a, op op_b, T alpha, matrix_view<const T> a,
-          matrix_view<const T> b, T beta, matrix_view<T> c) {
+template <class Policy, class T, class Space>
+void gemm(const Policy& policy, op op_a, op op_b, T alpha, matrix_view<const T, Space> a,
+          matrix_view<const T, Space> b, T beta, matrix_view<T, Space> c) {
   constexpr const char* fn = "recfuse::gemm";
   static_assert(std::is_floating_point_v<T>, "recfuse::gemm: elements must be float or double");
   detail::check_matrix(fn, "a", a);
@@ -53,10 +58,11 @@ void gemm(const Policy& policy, op op_a, op op_b, T alpha, matrix_view<const T> 
 }
 
 // Deduces T from non-const views: gemm(policy, op::none, op::none, 1.0f, a, b, 0.0f, c).
-template <class Policy, class T>
-void gemm(const Policy& policy, op op_a, op op_b, T alpha, matrix_view<T> a, matrix_view<T> b,
-          T beta, matrix_view<T> c) requires(!std::is_const_v<T>) {
-  gemm(policy, op_a, op_b, alpha, matrix_view<const T>(a), matrix_view<const T>(b), beta, c);
+template <class Policy, class T, class Space>
+void gemm(const Policy& policy, op op_a, op op_b, T alpha, matrix_view<T, Space> a,
+          matrix_view<T, Space> b, T beta, matrix_view<T, Space> c) requires(!std::is_const_v<T>) {
+  gemm(policy, op_a, op_b, alpha, matrix_view<const T, Space>(a), matrix_view<const T, Space>(b),
+       beta, c);
 }
 
 }  // namespace recfuse
