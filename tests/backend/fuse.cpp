@@ -1,6 +1,7 @@
 // blend and blend_contributions on a backend against the reference, on random scores of many
 // lengths (empty, one, odd tails, large) with 1 to 5 scorers; in place; thread counts; and
-// explain_factorization through the backend's policy (the reference kernel or its own).
+// explain_factorization (biased, and implicit with its gramian given) through the backend's
+// policy (the reference kernel or its own).
 //
 // blend is compared with a tolerance scaled by the terms sum_c |w_c s_c[i]|, not the result: a
 // backend may accumulate in T, and the terms can cancel.
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "backend.hpp"
@@ -20,6 +22,10 @@
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
 #include "recfuse/xsimd/fuse/blend.hpp"
 #include "recfuse/xsimd/fuse/learned.hpp"
+#elif defined(RECFUSE_TEST_BACKEND_THRUST)
+#include "recfuse/thrust/fuse/blend.hpp"
+#include "recfuse/thrust/fuse/explain.hpp"
+#include "recfuse/thrust/fuse/learned.hpp"
 #endif
 
 using namespace recfuse;
@@ -178,5 +184,70 @@ TEMPLATE_TEST_CASE("fuse::learned_fusion: backend vs reference", "[fuse][learned
     CHECK(test::close(bb[i], br[i], tol));
     CHECK(test::close(cb[2 * i], cr[2 * i], tol));
     CHECK(test::close(cb[2 * i + 1], cr[2 * i + 1], tol));
+  }
+}
+
+TEMPLATE_TEST_CASE("fuse::explain_factorization (implicit): backend policy vs reference",
+                   "[fuse][explain][backend]", float, double) {
+  using T = TestType;
+  const auto policy = test::backend_policy();
+  const reference_backend::policy ref;
+  interactions<T> d;
+  d.users = 12;
+  d.items = 30;
+  const auto u01 = test::random_vector<double>(12 * 30, 9, 0.0, 1.0);
+  for (index_t u = 0; u < 12; ++u) {
+    for (index_t i = 0; i < 30; ++i) {
+      if (u01[u * 30 + i] < 0.3) {
+        d.user.push_back(static_cast<std::int32_t>(u));
+        d.item.push_back(static_cast<std::int32_t>(i));
+        d.value.push_back(static_cast<T>(1 + 3 * u01[(u * 30 + i + 11) % (12 * 30)]));
+      }
+    }
+  }
+  implicit_als_options o;
+  o.factors = 4;
+  o.iterations = 3;
+  o.regularization = 0.5;
+  const auto model = fit_implicit_als(ref, d.view(), o);
+  // The gramian is given, so only explain_factorization_kernel differs between the two calls.
+  const std::vector<T> gram = gramian(ref, model.item_matrix());
+  const std::vector<std::int32_t> rated = {2, 7, 7, 19, 29, 0};
+  const std::vector<T> values = {1, 4, 2, 0, T(0.5), 3};       // a repeat and a zero value
+  const double tol = std::is_same_v<T, float> ? 1e-9 : 1e-12;  // in double either way
+  for (index_t i = 0; i < 30; ++i) {
+    CAPTURE(i);
+    const auto a =
+        fuse::explain_factorization(ref, model, cview(gram), cview(rated), cview(values), i, 3, o);
+    const auto b = fuse::explain_factorization(policy, model, cview(gram), cview(rated),
+                                               cview(values), i, 3, o);
+    CHECK(test::close(b.score, a.score, tol));
+    CHECK(test::close(b.rest, a.rest, tol));
+    REQUIRE(b.evidence.size() == a.evidence.size());
+    for (std::size_t e = 0; e < a.evidence.size(); ++e) {
+      CHECK(b.evidence[e].item == a.evidence[e].item);
+      CHECK(test::close(b.evidence[e].contribution, a.evidence[e].contribution, tol));
+    }
+  }
+  // Without the gramian: explain_factorization computes it with the backend's gramian kernel,
+  // whose T result may differ from the reference's by a rounding (xsimd sums in another order).
+  const auto a = fuse::explain_factorization(ref, model, cview(rated), cview(values), 5, 3, o);
+  const auto b = fuse::explain_factorization(policy, model, cview(rated), cview(values), 5, 3, o);
+  CHECK(test::close(b.score, a.score, test::tolerance<T>()));
+  CHECK(test::close(b.rest, a.rest, test::tolerance<T>()));
+  // regularization 0, a zero gramian and one rated item: a rank-1 system, not positive definite.
+  implicit_als_options singular = o;
+  singular.regularization = 0;
+  const std::vector<T> zero_gram(16, T(0));
+  const std::vector<std::int32_t> one_item = {2};
+  const std::vector<T> one_value = {1};
+  for (const bool backend : {false, true}) {
+    CAPTURE(backend);
+    CHECK_THROWS_WITH(
+        backend ? fuse::explain_factorization(policy, model, cview(zero_gram), cview(one_item),
+                                              cview(one_value), 1, 3, singular)
+                : fuse::explain_factorization(ref, model, cview(zero_gram), cview(one_item),
+                                              cview(one_value), 1, 3, singular),
+        Catch::Contains("not positive definite"));
   }
 }

@@ -17,6 +17,9 @@
 // - out may be one of the scores (the same memory; blend in place), never a partial overlap.
 // - NaN and infinity in the scores propagate, and a zero weight does not mask them
 //   (0 * NaN and 0 * inf are NaN). Nothing in the scores is checked.
+// - Device data: with exec::thrust<thrust::cuda::tag>, the scores and out are device views
+//   (vector_view<const T, device_memory>; the span of views and the weights stay on the host).
+//   Nothing here reads the scores, so the checks are the same for host and device data.
 //
 // Errors (messages start with "recfuse::fuse::blend" or "recfuse::fuse::blend_contributions"):
 // no scorer (value_error); scores and weights of different counts (shape_error); scorer c's
@@ -41,8 +44,8 @@ namespace recfuse {
 namespace detail {
 
 // Checks the scorers and weights of a blend against n items.
-template <class T>
-void check_blend(const char* fn, std::span<const vector_view<const T>> scores,
+template <class T, class Space>
+void check_blend(const char* fn, std::span<const vector_view<const T, Space>> scores,
                  std::span<const double> weights, index_t n, const char* n_name) {
   static_assert(std::is_floating_point_v<T>, "recfuse::fuse: scores must be float or double");
   if (scores.empty()) throw_error<value_error>(fn, "no scorer given (scores is empty)");
@@ -72,13 +75,14 @@ void check_blend(const char* fn, std::span<const vector_view<const T>> scores,
 namespace fuse {
 
 // out[i] = sum_c weights[c] * scores[c][i].
-template <class Policy, class T>
-void blend(const Policy& policy, std::span<const vector_view<const std::type_identity_t<T>>> scores,
-           std::span<const double> weights, vector_view<T> out) {
+template <class Policy, class T, class Space>
+void blend(const Policy& policy,
+           std::span<const std::type_identity_t<vector_view<const T, Space>>> scores,
+           std::span<const double> weights, vector_view<T, Space> out) {
   constexpr const char* fn = "recfuse::fuse::blend";
   static_assert(!std::is_const_v<T>, "recfuse::fuse::blend: out must be a mutable vector_view");
   detail::check_vector(fn, "out", out);
-  detail::check_blend<T>(fn, scores, weights, out.size(), "out.size()");
+  detail::check_blend<T, Space>(fn, scores, weights, out.size(), "out.size()");
   if (out.size() == 0) return;
   if constexpr (requires { blend_kernel(policy, scores, weights, out); }) {
     RECFUSE_CHECK_NATIVE(blend_kernel, policy, scores, weights, out);
@@ -89,9 +93,9 @@ void blend(const Policy& policy, std::span<const vector_view<const std::type_ide
 }
 
 // out = a * s_cf + (1 - a) * s_content.
-template <class Policy, class T>
-void blend(const Policy& policy, double a, vector_view<const std::type_identity_t<T>> s_cf,
-           vector_view<const std::type_identity_t<T>> s_content, vector_view<T> out) {
+template <class Policy, class T, class Space>
+void blend(const Policy& policy, double a, std::type_identity_t<vector_view<const T, Space>> s_cf,
+           std::type_identity_t<vector_view<const T, Space>> s_content, vector_view<T, Space> out) {
   constexpr const char* fn = "recfuse::fuse::blend";
   if (!std::isfinite(a) || !std::isfinite(static_cast<T>(a)) ||
       !std::isfinite(static_cast<T>(1.0 - a))) {
@@ -99,22 +103,22 @@ void blend(const Policy& policy, double a, vector_view<const std::type_identity_
   }
   // std::vector rather than arrays: GCC 12 reports the arrays "may be used uninitialized" once
   // the xsimd kernel is inlined here (a false positive).
-  const std::vector<vector_view<const T>> scores = {s_cf, s_content};
+  const std::vector<vector_view<const T, Space>> scores = {s_cf, s_content};
   const std::vector<double> weights = {a, 1.0 - a};
-  blend(policy, std::span<const vector_view<const T>>(scores), std::span<const double>(weights),
-        out);
+  blend(policy, std::span<const vector_view<const T, Space>>(scores),
+        std::span<const double>(weights), out);
 }
 
 // out(i, c) = weights[c] * scores[c][i]: out is items x scorers.
-template <class Policy, class T>
+template <class Policy, class T, class Space>
 void blend_contributions(const Policy& policy,
-                         std::span<const vector_view<const std::type_identity_t<T>>> scores,
-                         std::span<const double> weights, matrix_view<T> out) {
+                         std::span<const std::type_identity_t<vector_view<const T, Space>>> scores,
+                         std::span<const double> weights, matrix_view<T, Space> out) {
   constexpr const char* fn = "recfuse::fuse::blend_contributions";
   static_assert(!std::is_const_v<T>,
                 "recfuse::fuse::blend_contributions: out must be a mutable matrix_view");
   detail::check_matrix(fn, "out", out);
-  detail::check_blend<T>(fn, scores, weights, out.rows(), "out.rows()");
+  detail::check_blend<T, Space>(fn, scores, weights, out.rows(), "out.rows()");
   if (out.cols() != static_cast<index_t>(scores.size())) {
     detail::throw_error<shape_error>(fn, "out is ", out.rows(), " x ", out.cols(), " but needs ",
                                      out.rows(), " x ", scores.size(), " (items x scorers)");
