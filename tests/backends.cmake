@@ -7,15 +7,15 @@
 # and two cores build the pairs in parallel.
 set(recfuse_thrust_backend_tests
   error_metrics
-  # ranking
-  # scale
-  # select
-  # factorize_biased
-  # factorize_implicit
-  # graph
-  # gemm
-  # nn
-  # fuse
+  ranking
+  scale
+  select
+  factorize_biased
+  factorize_implicit
+  graph
+  gemm
+  nn
+  fuse
 )
 set(recfuse_kokkos_backend_tests error_metrics)
 
@@ -64,6 +64,14 @@ if(RECFUSE_ENABLE_THRUST)
         LIBS recfuse::thrust ${thrust_${system}_libs} recfuse_thrust_test_flags DEFS ${defs})
     endforeach()
   endforeach()
+  if(TARGET recfuse_tests_thrust_omp_factorize_biased)
+    recfuse_add_ml100k_test(recfuse_tests_thrust_omp_factorize_biased_ml100k
+                            recfuse_tests_thrust_omp_factorize_biased)
+  endif()
+  if(TARGET recfuse_tests_thrust_omp_factorize_implicit)
+    recfuse_add_ml100k_test(recfuse_tests_thrust_omp_factorize_implicit_ml100k
+                            recfuse_tests_thrust_omp_factorize_implicit)
+  endif()
 endif()
 
 # ---- Kokkos: the default host execution space (Serial with Debian's Kokkos) ---------------------

@@ -6,7 +6,7 @@
 #include <thrust/device_vector.h>
 #include <thrust/host_vector.h>
 
-#include <algorithm>  // test_support.hpp uses std::max without including it
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
