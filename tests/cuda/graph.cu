@@ -4,7 +4,8 @@
 // not, graphs of 0, 1, 37 (odd) and 3000 (power-law) nodes and feature widths 1, 9 (a partial
 // tile) and 64; a strided output; and the builders (cooccurrence_graph, attribute_graph), which
 // run on the host under the CUDA policy and must return the reference's graph bit for bit. A
-// plain program (exit status 1 on any mismatch); ctest runs it only with RECFUSE_CUDA_RUN_TESTS=ON.
+// plain program (exit status 1 on any mismatch); without a GPU it exits 77
+// (ctest: skipped).
 #include <cuda_runtime_api.h>
 #include <thrust/device_vector.h>
 

@@ -4,7 +4,8 @@
 // state, so nn::forward / backward / train and adam::step are host-only), on device data under
 // exec::thrust<thrust::cuda::tag>, against the reference kernels on host copies; float and
 // double, empty / 1 x 1 / odd / strided / large shapes. A plain program (exit status 1 on any
-// mismatch); ctest runs it only with RECFUSE_CUDA_RUN_TESTS=ON.
+// mismatch); without a GPU it exits 77
+// (ctest: skipped).
 #include <cuda_runtime_api.h>
 #include <thrust/device_vector.h>
 

@@ -1,7 +1,6 @@
 // rmse and mae on the GPU: thrust::device_vector data under exec::thrust<thrust::cuda::tag>,
-// against the reference on host copies. A plain program (exit status 1 on any mismatch) so nvcc
-// compiles nothing but this file; CI compiles and links it for sm_90, and ctest runs it only with
-// RECFUSE_CUDA_RUN_TESTS=ON on a machine with an NVIDIA GPU.
+// against the reference on host copies. A plain program (device_test.hpp: exit status 1 on any
+// mismatch, 77 where there is no GPU, which ctest shows as skipped).
 #include <cuda_runtime_api.h>
 #include <thrust/device_vector.h>
 #include <thrust/host_vector.h>
@@ -14,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "device_test.hpp"
 #include "recfuse/metrics/error.hpp"
 #include "recfuse/thrust/all.hpp"
 #include "test_data.hpp"
@@ -28,18 +28,7 @@ static_assert(std::is_same_v<recfuse::vector_view_of<thrust::host_vector<float>>
 
 namespace {
 
-int checks = 0;
-int failures = 0;
-
-void expect(bool ok, const char* what, const char* type, recfuse::index_t n, double got,
-            double want) {
-  ++checks;
-  if (!ok) {
-    ++failures;
-    std::printf("FAILED %s<%s> n=%lld: got %.17g, want %.17g\n", what, type,
-                static_cast<long long>(n), got, want);
-  }
-}
+using recfuse::test::expect;
 
 template <class T>
 void run(const char* type, cudaStream_t stream) {
@@ -86,17 +75,15 @@ void run(const char* type, cudaStream_t stream) {
 }  // namespace
 
 int main() {
-  int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
-    std::printf("recfuse_cuda_rmse: no CUDA device: %s\n", cudaGetErrorString(cudaGetLastError()));
-    return 1;
-  }
-  cudaStream_t stream = nullptr;
-  if (cudaStreamCreate(&stream) != cudaSuccess) return 1;
-  run<float>("float", stream);
-  run<double>("double", stream);
-  run<float>("float", nullptr);  // the default stream
-  cudaStreamDestroy(stream);
-  std::printf("recfuse_cuda_rmse: %d checks, %d failures\n", checks, failures);
-  return failures == 0 ? 0 : 1;
+  return recfuse::test::run_device_tests("recfuse_cuda_rmse", [] {
+    cudaStream_t stream = nullptr;
+    if (!recfuse::test::expect(cudaStreamCreate(&stream) == cudaSuccess, "cudaStreamCreate", "-",
+                               0)) {
+      return;
+    }
+    run<float>("float", stream);
+    run<double>("double", stream);
+    run<float>("float", nullptr);  // the default stream
+    cudaStreamDestroy(stream);
+  });
 }

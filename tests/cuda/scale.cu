@@ -2,7 +2,8 @@
 // shared transform (called directly: the scalers keep std::vector state, so they are host-only),
 // and the public normalize_rows, on device data under exec::thrust<thrust::cuda::tag>, against
 // the reference on host copies; float and double, 0 / 1 / odd / strided / large shapes. A plain
-// program (exit status 1 on any mismatch); ctest runs it only with RECFUSE_CUDA_RUN_TESTS=ON.
+// program (exit status 1 on any mismatch); without a GPU it exits 77
+// (ctest: skipped).
 #include <cuda_runtime_api.h>
 #include <thrust/device_vector.h>
 
