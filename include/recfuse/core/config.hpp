@@ -7,6 +7,16 @@
 #define RECFUSE_VERSION_MINOR 1
 #define RECFUSE_VERSION_PATCH 0
 
+// Functions a device backend (Thrust on CUDA) may call from its kernels as well as the host: the
+// reference's small pure helpers (a Cholesky solve, the SGD step) and the backends' functors.
+#ifndef RECFUSE_HOST_DEVICE
+#if defined(__CUDACC__)
+#define RECFUSE_HOST_DEVICE __host__ __device__
+#else
+#define RECFUSE_HOST_DEVICE
+#endif
+#endif
+
 namespace recfuse {
 
 // Sizes, offsets and ids that can pass 2^31 (CSR offsets, users x items) are 64-bit.

@@ -10,14 +10,19 @@ namespace recfuse::detail {
 
 // Solves A x = b in place for a symmetric positive-definite n x n row-major A (only the lower
 // triangle is read; A is overwritten by its Cholesky factor L, b by x). Returns false, leaving
-// A and b partly overwritten, when A is not positive definite.
+// A and b partly overwritten, when A is not positive definite. Host and device code (the Thrust
+// kernels run it per row on the GPU).
 template <class T>
-bool cholesky_solve(T* a, T* b, index_t n) {
+RECFUSE_HOST_DEVICE bool cholesky_solve(T* a, T* b, index_t n) {
   for (index_t j = 0; j < n; ++j) {
     T d = a[j * n + j];
     for (index_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
     if (!(d > T(0))) return false;
+#if defined(__CUDA_ARCH__)
+    const T ljj = ::sqrt(d);
+#else
     const T ljj = std::sqrt(d);
+#endif
     a[j * n + j] = ljj;
     for (index_t i = j + 1; i < n; ++i) {
       T s = a[i * n + j];

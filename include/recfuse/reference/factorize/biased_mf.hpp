@@ -255,9 +255,10 @@ namespace recfuse::reference_backend {
 //   p   += lr (e q - reg_factor p), q += lr (e p_old - reg_factor q)   (p and q at once),
 // which is -lr times the gradient of 0.5 e^2 + 0.5 reg_bias (b_u^2 + b_i^2)
 // + 0.5 reg_factor (|p|^2 + |q|^2).
+// Host and device code (the Thrust kernels run it on the GPU).
 template <class T>
-void biased_sgd_update(T* p, T* q, T& bu, T& bi, T mu, T r, T lr, T reg_bias, T reg_factor,
-                       index_t k) {
+RECFUSE_HOST_DEVICE void biased_sgd_update(T* p, T* q, T& bu, T& bi, T mu, T r, T lr, T reg_bias,
+                                           T reg_factor, index_t k) {
   T dot = 0;
   for (index_t f = 0; f < k; ++f) dot += p[f] * q[f];
   const T e = r - (mu + bu + bi + dot);

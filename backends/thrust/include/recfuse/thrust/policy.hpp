@@ -27,16 +27,8 @@
 #include <thrust/system/cuda/execution_policy.h>
 #endif
 
+#include "recfuse/core/config.hpp"  // RECFUSE_HOST_DEVICE: functors Thrust may run on the GPU
 #include "recfuse/core/execution.hpp"
-
-// Functors that Thrust may run on the GPU are __host__ __device__ under a CUDA compiler.
-#ifndef RECFUSE_HOST_DEVICE
-#if defined(__CUDACC__)
-#define RECFUSE_HOST_DEVICE __host__ __device__
-#else
-#define RECFUSE_HOST_DEVICE
-#endif
-#endif
 
 namespace recfuse::thrust_backend {
 

@@ -30,6 +30,7 @@
 #include <thrust/iterator/counting_iterator.h>
 
 #include "recfuse/factorize/biased_mf.hpp"
+#include "recfuse/reference/detail/dense.hpp"
 #include "recfuse/reference/factorize/biased_mf.hpp"
 #include "recfuse/thrust/detail/buffer.hpp"
 #include "recfuse/thrust/policy.hpp"
@@ -81,23 +82,6 @@ staged<System, const typename V::value_type> stage_const(const V& v) {
   return {v.data(), static_cast<index_t>(v.size())};
 }
 
-// The reference's biased_sgd_update (same operations in the same order).
-template <class T>
-RECFUSE_HOST_DEVICE inline void sgd_update(T* p, T* q, T& bu, T& bi, T mu, T r, T lr, T reg_bias,
-                                           T reg_factor, index_t k) {
-  T dot = 0;
-  for (index_t f = 0; f < k; ++f) dot += p[f] * q[f];
-  const T e = r - (mu + bu + bi + dot);
-  bu += lr * (e - reg_bias * bu);
-  bi += lr * (e - reg_bias * bi);
-  for (index_t f = 0; f < k; ++f) {
-    const T pf = p[f];
-    const T qf = q[f];
-    p[f] = pf + lr * (e * qf - reg_factor * pf);
-    q[f] = qf + lr * (e * pf - reg_factor * qf);
-  }
-}
-
 // One SGD round: tile (b, (b + round) % blocks) for each b; the tiles touch disjoint rows.
 template <class T>
 struct sgd_round {
@@ -115,39 +99,16 @@ struct sgd_round {
     for (index_t e = offsets[t]; e < offsets[t + 1]; ++e) {
       const sgd_entry<T> x = entries[e];
       const index_t u = x.user, i = x.item;
-      sgd_update(user_factors + u * k, item_factors + i * k, user_bias[u], item_bias[i], mu,
-                 x.value, lr, reg_bias, reg_factor, k);
+      ::recfuse::reference_backend::biased_sgd_update(user_factors + u * k, item_factors + i * k,
+                                                      user_bias[u], item_bias[i], mu, x.value, lr,
+                                                      reg_bias, reg_factor, k);
     }
   }
 };
 
-// The reference's detail::cholesky_solve (in place, lower triangle of the n x n a; b becomes
-// the solution). False when a is not positive definite.
-RECFUSE_HOST_DEVICE inline bool cholesky_solve(double* a, double* b, index_t n) {
-  for (index_t j = 0; j < n; ++j) {
-    double d = a[j * n + j];
-    for (index_t c = 0; c < j; ++c) d -= a[j * n + c] * a[j * n + c];
-    if (!(d > 0.0)) return false;
-    const double ljj = ::sqrt(d);
-    a[j * n + j] = ljj;
-    for (index_t i = j + 1; i < n; ++i) {
-      double s = a[i * n + j];
-      for (index_t c = 0; c < j; ++c) s -= a[i * n + c] * a[j * n + c];
-      a[i * n + j] = s / ljj;
-    }
-  }
-  for (index_t i = 0; i < n; ++i) {  // L y = b
-    double s = b[i];
-    for (index_t c = 0; c < i; ++c) s -= a[i * n + c] * b[c];
-    b[i] = s / a[i * n + i];
-  }
-  for (index_t i = n - 1; i >= 0; --i) {  // L^T x = y
-    double s = b[i];
-    for (index_t c = i + 1; c < n; ++c) s -= a[c * n + i] * b[c];
-    b[i] = s / a[i * n + i];
-  }
-  return true;
-}
+// The reference's Cholesky solve (recfuse/reference/detail/dense.hpp), host and device code; the
+// implicit and explain kernels call it through this name too.
+using ::recfuse::detail::cholesky_solve;
 
 // One side being solved for (factors, bias) against the other side's fixed parameters, the
 // CSR of its ratings, and the rows to solve (all when rows is null).
