@@ -11,10 +11,15 @@
 // policy, which carries a stream, exists only in translation units compiled as CUDA (nvcc or
 // clang -x cuda): a g++ build of the CPU systems includes no CUDA header.
 //
-// The policy derives from the reference policy: a function without a Thrust kernel runs the
-// reference kernel, which accepts host views only. In this release the Thrust kernels are rmse
-// and mae (recfuse/thrust/metrics/error.hpp), listed in native_kernels: with the CUDA system and
-// host views they do not compile (RECFUSE_CHECK_NATIVE) rather than run on the host.
+// The policy derives from the reference policy, but every kernel of the library has a Thrust
+// version (recfuse/thrust/<family>/<file>.hpp), listed in native_kernels: a call never falls back
+// to the reference (RECFUSE_CHECK_NATIVE), so with the CUDA system host views do not compile
+// rather than run on the host (docs/backends.md lists the public functions that take device data).
+//
+// CUDA streams: the kernels run their algorithms on `stream`, but the scratch memory some of them
+// allocate (detail::buffer, a thrust::device_vector) is initialised on the default stream. That is
+// ordered with streams created by cudaStreamCreate (blocking streams, the usual kind); streams
+// created with cudaStreamNonBlocking are not supported yet.
 #pragma once
 
 #include <string_view>
