@@ -29,72 +29,113 @@
 namespace recfuse::reference_backend {
 namespace detail {
 
+// One row's problem against the fixed side: its factors (k columns, rows `stride` apart), their
+// gramian (k x k) and the options' constants. Host and device code: the Thrust kernels solve
+// their rows with these same functions, on the GPU too.
+template <class T>
+struct implicit_row_problem {
+  const T* y;
+  index_t stride;
+  index_t k;
+  const T* gram;
+  double reg, alpha;
+  int cg_steps;
+  bool cholesky;
+};
+
+template <class T>
+implicit_row_problem<T> make_implicit_row_problem(matrix_view<const T> y, const T* gram,
+                                                  const implicit_als_options& o) {
+  return {y.data(),         y.stride(), y.cols(),   gram,
+          o.regularization, o.alpha,    o.cg_steps, o.solver == implicit_solver::cholesky};
+}
+
+// The doubles of scratch implicit_solve_row needs: k * k + k for Cholesky, 4 k for CG.
+inline index_t implicit_row_scratch(index_t k, bool cholesky) {
+  return cholesky ? k * k + k : 4 * k;
+}
+
 // A = gram + reg I + sum_e (c_e - 1) y_e y_e^T applied to v (all double).
 template <class T>
-void implicit_apply(matrix_view<const T> y, const T* gram, const std::int32_t* ids, const T* values,
-                    index_t n, double reg, double alpha, const double* v, double* out) {
-  const index_t k = y.cols();
+RECFUSE_HOST_DEVICE void implicit_apply(const implicit_row_problem<T>& pr, const std::int32_t* ids,
+                                        const T* values, index_t n, const double* v, double* out) {
+  const index_t k = pr.k;
   for (index_t j = 0; j < k; ++j) {
-    double s = reg * v[j];
-    for (index_t l = 0; l < k; ++l) s += static_cast<double>(gram[j * k + l]) * v[l];
+    double s = pr.reg * v[j];
+    for (index_t l = 0; l < k; ++l) s += static_cast<double>(pr.gram[j * k + l]) * v[l];
     out[j] = s;
   }
   for (index_t e = 0; e < n; ++e) {
-    const T* yi = y.row(ids[e]);
+    const T* yi = pr.y + static_cast<index_t>(ids[e]) * pr.stride;
     double d = 0;
     for (index_t j = 0; j < k; ++j) d += static_cast<double>(yi[j]) * v[j];
-    const double w = alpha * static_cast<double>(values[e]) * d;
+    const double w = pr.alpha * static_cast<double>(values[e]) * d;
     for (index_t j = 0; j < k; ++j) out[j] += w * static_cast<double>(yi[j]);
   }
 }
 
-// Solves one row in place; false when the Cholesky system is not positive definite.
+// b = sum_e c_e p_e y_e (entries with value <= 0 have preference 0).
 template <class T>
-bool implicit_solve_row(matrix_view<const T> y, const T* gram, const std::int32_t* ids,
-                        const T* values, index_t n, T* x, const implicit_als_options& o) {
-  const index_t k = y.cols();
+RECFUSE_HOST_DEVICE void implicit_rhs(const implicit_row_problem<T>& pr, const std::int32_t* ids,
+                                      const T* values, index_t n, double* b) {
+  for (index_t j = 0; j < pr.k; ++j) b[j] = 0.0;
+  for (index_t e = 0; e < n; ++e) {
+    const double v = static_cast<double>(values[e]);
+    if (!(v > 0)) continue;
+    const T* yi = pr.y + static_cast<index_t>(ids[e]) * pr.stride;
+    for (index_t j = 0; j < pr.k; ++j) b[j] += (1.0 + pr.alpha * v) * static_cast<double>(yi[j]);
+  }
+}
+
+// Solves one row in place, using implicit_row_scratch(k, cholesky) doubles of scratch; false when
+// the Cholesky system is not positive definite.
+template <class T>
+RECFUSE_HOST_DEVICE bool implicit_solve_row(const implicit_row_problem<T>& pr,
+                                            const std::int32_t* ids, const T* values, index_t n,
+                                            T* x, double* scratch) {
+  const index_t k = pr.k;
   if (n == 0) {
     for (index_t j = 0; j < k; ++j) x[j] = T(0);
     return true;
   }
-  const double reg = o.regularization;
-  const double alpha = o.alpha;
-  std::vector<double> b(static_cast<std::size_t>(k), 0.0);  // sum_e c_e p_e y_e
-  for (index_t e = 0; e < n; ++e) {
-    const double v = static_cast<double>(values[e]);
-    if (!(v > 0)) continue;
-    const T* yi = y.row(ids[e]);
-    for (index_t j = 0; j < k; ++j) b[j] += (1.0 + alpha * v) * static_cast<double>(yi[j]);
-  }
-  if (o.solver == implicit_solver::cholesky) {
-    std::vector<double> a(static_cast<std::size_t>(k * k));
-    for (index_t j = 0; j < k * k; ++j) a[j] = static_cast<double>(gram[j]);
-    for (index_t j = 0; j < k; ++j) a[j * k + j] += reg;
+  if (pr.cholesky) {
+    // The system in double; only its lower triangle, which is all the solve reads.
+    double* a = scratch;
+    double* b = scratch + k * k;
+    implicit_rhs(pr, ids, values, n, b);
+    for (index_t j = 0; j < k; ++j) {
+      for (index_t l = 0; l <= j; ++l) a[j * k + l] = static_cast<double>(pr.gram[j * k + l]);
+      a[j * k + j] += pr.reg;
+    }
     for (index_t e = 0; e < n; ++e) {
-      const double w = alpha * static_cast<double>(values[e]);
-      const T* yi = y.row(ids[e]);
+      const double w = pr.alpha * static_cast<double>(values[e]);
+      const T* yi = pr.y + static_cast<index_t>(ids[e]) * pr.stride;
       for (index_t j = 0; j < k; ++j) {
-        for (index_t l = 0; l < k; ++l) {
+        for (index_t l = 0; l <= j; ++l) {
           a[j * k + l] += w * static_cast<double>(yi[j]) * static_cast<double>(yi[l]);
         }
       }
     }
-    if (!::recfuse::detail::cholesky_solve(a.data(), b.data(), k)) return false;
+    if (!::recfuse::detail::cholesky_solve(a, b, k)) return false;
     for (index_t j = 0; j < k; ++j) x[j] = static_cast<T>(b[j]);
     return true;
   }
   // Conjugate gradient from the current x: r = b - A x, p = r.
-  std::vector<double> xd(static_cast<std::size_t>(k)), r(xd.size()), p(xd.size()), ap(xd.size());
+  double* xd = scratch;
+  double* r = scratch + k;
+  double* p = scratch + 2 * k;
+  double* ap = scratch + 3 * k;
+  implicit_rhs(pr, ids, values, n, r);
   for (index_t j = 0; j < k; ++j) xd[j] = static_cast<double>(x[j]);
-  implicit_apply(y, gram, ids, values, n, reg, alpha, xd.data(), ap.data());
+  implicit_apply(pr, ids, values, n, xd, ap);
   double rs = 0;
   for (index_t j = 0; j < k; ++j) {
-    r[j] = b[j] - ap[j];
+    r[j] -= ap[j];
     p[j] = r[j];
     rs += r[j] * r[j];
   }
-  for (int step = 0; step < o.cg_steps && rs > 0; ++step) {
-    implicit_apply(y, gram, ids, values, n, reg, alpha, p.data(), ap.data());
+  for (int step = 0; step < pr.cg_steps && rs > 0; ++step) {
+    implicit_apply(pr, ids, values, n, p, ap);
     double pap = 0;
     for (index_t j = 0; j < k; ++j) pap += p[j] * ap[j];
     if (!(pap > 0)) break;
@@ -135,12 +176,15 @@ index_t fit_implicit_als_kernel(const policy&, const csr_view<T>& by_row,
                                 matrix_view<const T> fixed, const T* gram, matrix_view<T> target,
                                 const std::int32_t* rows, index_t count,
                                 const implicit_als_options& o) {
+  const auto pr = detail::make_implicit_row_problem(fixed, gram, o);
+  std::vector<double> scratch(
+      static_cast<std::size_t>(detail::implicit_row_scratch(pr.k, pr.cholesky)));
   index_t failed = -1;
   for (index_t q = 0; q < count; ++q) {
     const index_t row = rows == nullptr ? q : rows[q];
     const index_t begin = by_row.offsets()[row];
-    if (!detail::implicit_solve_row(fixed, gram, by_row.indices() + begin, by_row.values() + begin,
-                                    by_row.row_size(row), target.row(row), o) &&
+    if (!detail::implicit_solve_row(pr, by_row.indices() + begin, by_row.values() + begin,
+                                    by_row.row_size(row), target.row(row), scratch.data()) &&
         failed < 0) {
       failed = row;
     }
@@ -152,7 +196,10 @@ template <class T>
 bool fold_in_user_kernel(const policy&, matrix_view<const T> fixed, const T* gram,
                          const std::int32_t* ids, const T* values, index_t n, T* x,
                          const implicit_als_options& o) {
-  return detail::implicit_solve_row(fixed, gram, ids, values, n, x, o);
+  const auto pr = detail::make_implicit_row_problem(fixed, gram, o);
+  std::vector<double> scratch(
+      static_cast<std::size_t>(detail::implicit_row_scratch(pr.k, pr.cholesky)));
+  return detail::implicit_solve_row(pr, ids, values, n, x, scratch.data());
 }
 
 // L = sum over all (u, i) of c (p - x_u . y_i)^2 + reg (|X|^2 + |Y|^2), computed as

@@ -8,17 +8,16 @@
 //   symmetric). Chunks are set by n and k only: the result never depends on the thread count,
 //   and with n <= 1024 rows it is the reference's sum, term for term.
 // - fit_implicit_als_kernel: one thrust::for_each over the listed rows (in chunks whose double
-//   scratch stays under 64 MiB), one functor call per row, each on its own slice of the scratch.
-//   CG: the reference's conjugate gradient in double, A v = (Y^T Y + reg I) v + sum over the
-//   row's entries of alpha r (y . v) y, never forming Y^T C_u Y. Cholesky: the reference's
-//   system in double (lower triangle), solved by detail::bmf::cholesky_solve (the reference's
-//   detail::cholesky_solve with ::sqrt, shared with the biased kernels). A row without entries
-//   becomes 0. Failures are collected per row and the smallest failing row is found by a
-//   thrust::reduce (rows[] is increasing): the row the reference reports.
+//   scratch stays under 64 MiB), one functor call per row, each on its own slice of the scratch,
+//   running the reference's own row solve (reference_backend::detail::implicit_solve_row, host
+//   and device code): CG in double with A v = (Y^T Y + reg I) v + sum over the row's entries of
+//   alpha r (y . v) y, never forming Y^T C_u Y, or the Cholesky system in double. A row without
+//   entries becomes 0. Failures are collected per row and the smallest failing row is found by
+//   a thrust::reduce (rows[] is increasing): the row the reference reports.
 // - fold_in_user_kernel: the same functor for one row (offsets {0, n}) on the policy's system,
 //   so a fold-in is bit for bit a fit's row.
-// The arithmetic is the reference's, operation for operation; results differ from it only by
-// floating-point contraction and, for gramians of more than 1024 rows, the chunked sum.
+// The row solves are the reference's code; results differ from it only by floating-point
+// contraction on the GPU and, for gramians of more than 1024 rows, the chunked sum.
 //
 // Memory: every view and pointer is in the policy's memory (host for cpp/omp/tbb, device for
 // cuda). The public functions of implicit_als.hpp take and return host models and std::vectors,
@@ -36,8 +35,8 @@
 #include <thrust/reduce.h>
 
 #include "recfuse/factorize/implicit_als.hpp"
+#include "recfuse/reference/factorize/implicit_als.hpp"  // the row solve, host and device
 #include "recfuse/thrust/detail/buffer.hpp"
-#include "recfuse/thrust/factorize/biased_mf.hpp"  // detail::bmf::cholesky_solve
 #include "recfuse/thrust/policy.hpp"
 
 namespace recfuse::thrust_backend {
@@ -101,124 +100,24 @@ struct solve_rows {
   const index_t* offsets;
   const std::int32_t* indices;
   const T* values;
-  const T* fixed;
-  index_t fixed_stride;
-  const T* gram;
+  ::recfuse::reference_backend::detail::implicit_row_problem<T>
+      problem;  // the reference's row solve
   T* target;
   index_t target_stride;
   const std::int32_t* rows;
   index_t first;
-  index_t k;
-  double reg, alpha;
-  int cg_steps;
-  bool cholesky;
   double* scratch;
   index_t per_row;
   index_t* failed;
   index_t no_failure;
 
-  // out = (gram + reg I + sum_e alpha value_e y_e y_e^T) v: the reference's implicit_apply.
-  RECFUSE_HOST_DEVICE void apply(const std::int32_t* ids, const T* vals, index_t n, const double* v,
-                                 double* out) const {
-    for (index_t j = 0; j < k; ++j) {
-      double s = reg * v[j];
-      for (index_t l = 0; l < k; ++l) s += static_cast<double>(gram[j * k + l]) * v[l];
-      out[j] = s;
-    }
-    for (index_t e = 0; e < n; ++e) {
-      const T* yi = fixed + static_cast<index_t>(ids[e]) * fixed_stride;
-      double d = 0;
-      for (index_t j = 0; j < k; ++j) d += static_cast<double>(yi[j]) * v[j];
-      const double w = alpha * static_cast<double>(vals[e]) * d;
-      for (index_t j = 0; j < k; ++j) out[j] += w * static_cast<double>(yi[j]);
-    }
-  }
-
-  // b = sum_e c_e p_e y_e.
-  RECFUSE_HOST_DEVICE void rhs(const std::int32_t* ids, const T* vals, index_t n, double* b) const {
-    for (index_t j = 0; j < k; ++j) b[j] = 0.0;
-    for (index_t e = 0; e < n; ++e) {
-      const double v = static_cast<double>(vals[e]);
-      if (!(v > 0)) continue;
-      const T* yi = fixed + static_cast<index_t>(ids[e]) * fixed_stride;
-      for (index_t j = 0; j < k; ++j) b[j] += (1.0 + alpha * v) * static_cast<double>(yi[j]);
-    }
-  }
-
-  // The reference's CG from x (scratch: 4 k doubles).
-  RECFUSE_HOST_DEVICE void conjugate_gradient(const std::int32_t* ids, const T* vals, index_t n,
-                                              T* x, double* s) const {
-    double* xd = s;
-    double* r = s + k;
-    double* p = s + 2 * k;
-    double* ap = s + 3 * k;
-    rhs(ids, vals, n, r);
-    for (index_t j = 0; j < k; ++j) xd[j] = static_cast<double>(x[j]);
-    apply(ids, vals, n, xd, ap);
-    double rs = 0;
-    for (index_t j = 0; j < k; ++j) {
-      r[j] = r[j] - ap[j];
-      p[j] = r[j];
-      rs += r[j] * r[j];
-    }
-    for (int step = 0; step < cg_steps && rs > 0; ++step) {
-      apply(ids, vals, n, p, ap);
-      double pap = 0;
-      for (index_t j = 0; j < k; ++j) pap += p[j] * ap[j];
-      if (!(pap > 0)) break;
-      const double step_size = rs / pap;
-      double rs_new = 0;
-      for (index_t j = 0; j < k; ++j) {
-        xd[j] += step_size * p[j];
-        r[j] -= step_size * ap[j];
-        rs_new += r[j] * r[j];
-      }
-      const double beta = rs_new / rs;
-      for (index_t j = 0; j < k; ++j) p[j] = r[j] + beta * p[j];
-      rs = rs_new;
-    }
-    for (index_t j = 0; j < k; ++j) x[j] = static_cast<T>(xd[j]);
-  }
-
-  // The reference's Cholesky system in double (the lower triangle, which is all the solve
-  // reads); scratch: k * k + k doubles. False when it is not positive definite.
-  RECFUSE_HOST_DEVICE bool cholesky_row(const std::int32_t* ids, const T* vals, index_t n, T* x,
-                                        double* s) const {
-    double* a = s;
-    double* b = s + k * k;
-    rhs(ids, vals, n, b);
-    for (index_t j = 0; j < k; ++j) {
-      for (index_t l = 0; l <= j; ++l) a[j * k + l] = static_cast<double>(gram[j * k + l]);
-      a[j * k + j] += reg;
-    }
-    for (index_t e = 0; e < n; ++e) {
-      const double w = alpha * static_cast<double>(vals[e]);
-      const T* yi = fixed + static_cast<index_t>(ids[e]) * fixed_stride;
-      for (index_t j = 0; j < k; ++j) {
-        for (index_t l = 0; l <= j; ++l) {
-          a[j * k + l] += w * static_cast<double>(yi[j]) * static_cast<double>(yi[l]);
-        }
-      }
-    }
-    if (!bmf::cholesky_solve(a, b, k)) return false;
-    for (index_t j = 0; j < k; ++j) x[j] = static_cast<T>(b[j]);
-    return true;
-  }
-
   RECFUSE_HOST_DEVICE void operator()(index_t j) const {
     const index_t q = first + j;
     const index_t row = rows != nullptr ? static_cast<index_t>(rows[q]) : q;
     const index_t begin = offsets[row];
-    const index_t n = offsets[row + 1] - begin;
-    T* x = target + row * target_stride;
-    bool ok = true;
-    if (n == 0) {
-      for (index_t c = 0; c < k; ++c) x[c] = T(0);
-    } else if (cholesky) {
-      ok = cholesky_row(indices + begin, values + begin, n, x, scratch + j * per_row);
-    } else {
-      conjugate_gradient(indices + begin, values + begin, n, x, scratch + j * per_row);
-    }
+    const bool ok = ::recfuse::reference_backend::detail::implicit_solve_row(
+        problem, indices + begin, values + begin, offsets[row + 1] - begin,
+        target + row * target_stride, scratch + j * per_row);
     failed[j] = ok ? no_failure : row;
   }
 };
@@ -228,7 +127,8 @@ struct solve_rows {
 template <class System, class T>
 index_t run_solve_rows(const policy<System>& p, solve_rows<T> rs, index_t count) {
   if (count == 0) return -1;
-  rs.per_row = rs.cholesky ? rs.k * rs.k + rs.k : 4 * rs.k;
+  rs.per_row =
+      ::recfuse::reference_backend::detail::implicit_row_scratch(rs.problem.k, rs.problem.cholesky);
   const index_t chunk = std::min(count, std::max<index_t>(1, solve_scratch_doubles / rs.per_row));
   buffer<System, double> scratch(static_cast<std::size_t>(chunk * rs.per_row));
   buffer<System, index_t> failed(static_cast<std::size_t>(chunk));
@@ -241,7 +141,7 @@ index_t run_solve_rows(const policy<System>& p, solve_rows<T> rs, index_t count)
     rs.first = first;
     ::thrust::for_each(p.thrust_policy(), ::thrust::counting_iterator<index_t>(0),
                        ::thrust::counting_iterator<index_t>(m), rs);
-    if (rs.cholesky && first_failed < 0) {
+    if (rs.problem.cholesky && first_failed < 0) {
       const index_t smallest =
           ::thrust::reduce(p.thrust_policy(), failed.begin(), failed.begin() + m, rs.no_failure,
                            ::thrust::minimum<index_t>());
@@ -255,14 +155,14 @@ template <class T>
 solve_rows<T> make_solve_rows(const T* fixed, index_t fixed_stride, index_t k, const T* gram,
                               const implicit_als_options& o) {
   solve_rows<T> rs{};
-  rs.fixed = fixed;
-  rs.fixed_stride = fixed_stride;
-  rs.gram = gram;
-  rs.k = k;
-  rs.reg = o.regularization;
-  rs.alpha = o.alpha;
-  rs.cg_steps = o.cg_steps;
-  rs.cholesky = o.solver == implicit_solver::cholesky;
+  rs.problem = {fixed,
+                fixed_stride,
+                k,
+                gram,
+                o.regularization,
+                o.alpha,
+                o.cg_steps,
+                o.solver == implicit_solver::cholesky};
   return rs;
 }
 
