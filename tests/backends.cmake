@@ -17,7 +17,18 @@ set(recfuse_thrust_backend_tests
   nn
   fuse
 )
-set(recfuse_kokkos_backend_tests error_metrics)
+set(recfuse_kokkos_backend_tests
+  error_metrics
+  ranking
+  scale
+  select
+  factorize_biased
+  factorize_implicit
+  graph
+  gemm
+  nn
+  fuse
+)
 
 # ---- Thrust on the CPU: the OMP, CPP (and TBB) systems, compiled by the C++ compiler -------------
 # recfuse_tests_thrust_<system>_<body> per body, and recfuse_tests_thrust_<system> for the Thrust
@@ -74,17 +85,61 @@ if(RECFUSE_ENABLE_THRUST)
   endif()
 endif()
 
-# ---- Kokkos: the default host execution space (Serial with Debian's Kokkos) ---------------------
-# Kokkos must be initialized before and finalized after every use: kokkos/kokkos_session.cpp
-# does it with a Catch2 listener, so the executable keeps the shared recfuse_catch_main.
+# ---- Kokkos: the Serial and OpenMP execution spaces -----------------------------------------------
+# recfuse_tests_kokkos_<space>_<body> per body with RECFUSE_TEST_KOKKOS_SPACE = Kokkos::<Space>,
+# and recfuse_tests_kokkos for the Kokkos suite's own tests (tests/kokkos/: adapters, dispatch).
+# Kokkos is initialized once per program, before the first test and finalized after the last, by
+# a Catch2 listener (tests/kokkos/session/kokkos_session.cpp), so every executable keeps the
+# shared recfuse_catch_main. The OpenMP programs run with 2 threads, then a second time with 1
+# (<test>_1thread): results that depend on the thread count are tested within a tolerance that
+# says why (docs/backends.md, "Kokkos").
 if(RECFUSE_ENABLE_KOKKOS)
-  set(kokkos_test_sources)
-  foreach(body IN LISTS recfuse_kokkos_backend_tests)
-    list(APPEND kokkos_test_sources ${CMAKE_CURRENT_SOURCE_DIR}/backend/${body}.cpp)
-  endforeach()
+  # compiled once, linked into every Kokkos test program
+  add_library(recfuse_kokkos_session OBJECT
+              ${CMAKE_CURRENT_SOURCE_DIR}/kokkos/session/kokkos_session.cpp)
+  target_link_libraries(recfuse_kokkos_session PRIVATE Catch2::Catch2 Kokkos::kokkos)
+  set(kokkos_session recfuse_kokkos_session)
   file(GLOB kokkos_own_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/kokkos/*.cpp)
-  recfuse_add_test(recfuse_tests_kokkos SOURCES ${kokkos_test_sources} ${kokkos_own_sources}
-    LIBS recfuse::kokkos DEFS RECFUSE_TEST_BACKEND_KOKKOS)
+  recfuse_add_test(recfuse_tests_kokkos SOURCES ${kokkos_own_sources}
+    LIBS recfuse::kokkos ${kokkos_session} DEFS RECFUSE_TEST_BACKEND_KOKKOS
+                              RECFUSE_TEST_KOKKOS_SPACE=Kokkos::DefaultHostExecutionSpace)
+  # space (lower case) -> Kokkos execution space; only those this Kokkos was built with
+  set(kokkos_spaces)
+  if(Kokkos_DEVICES MATCHES "SERIAL")
+    list(APPEND kokkos_spaces serial)
+    set(kokkos_serial_space Kokkos::Serial)
+  endif()
+  if(Kokkos_DEVICES MATCHES "OPENMP")
+    list(APPEND kokkos_spaces openmp)
+    set(kokkos_openmp_space Kokkos::OpenMP)
+  else()
+    message(WARNING "recfuse: this Kokkos has no OpenMP space, so no Kokkos OpenMP tests")
+  endif()
+  foreach(space IN LISTS kokkos_spaces)
+    foreach(body IN LISTS recfuse_kokkos_backend_tests)
+      set(test recfuse_tests_kokkos_${space}_${body})
+      recfuse_add_test(${test}
+        SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/backend/${body}.cpp
+        LIBS recfuse::kokkos ${kokkos_session}
+        DEFS RECFUSE_TEST_BACKEND_KOKKOS RECFUSE_TEST_KOKKOS_SPACE=${kokkos_${space}_space})
+      if(space STREQUAL "openmp")
+        # OMP_PROC_BIND=false: no binding, so two such tests run side by side under ctest -j2.
+        set_tests_properties(${test} PROPERTIES
+          ENVIRONMENT "OMP_NUM_THREADS=2;KOKKOS_NUM_THREADS=2;OMP_PROC_BIND=false")
+        add_test(NAME ${test}_1thread COMMAND ${test} "~[ml100k]")
+        set_tests_properties(${test}_1thread PROPERTIES
+          ENVIRONMENT "OMP_NUM_THREADS=1;KOKKOS_NUM_THREADS=1;OMP_PROC_BIND=false")
+      endif()
+    endforeach()
+  endforeach()
+  foreach(body IN ITEMS factorize_biased factorize_implicit)
+    if(TARGET recfuse_tests_kokkos_openmp_${body})
+      recfuse_add_ml100k_test(recfuse_tests_kokkos_openmp_${body}_ml100k
+                              recfuse_tests_kokkos_openmp_${body})
+      set_tests_properties(recfuse_tests_kokkos_openmp_${body}_ml100k PROPERTIES
+        ENVIRONMENT "OMP_NUM_THREADS=2;KOKKOS_NUM_THREADS=2;OMP_PROC_BIND=false")
+    endif()
+  endforeach()
 endif()
 
 # ---- Compile-fail: a call nothing serves stops at RECFUSE_NO_KERNEL -----------------------------

@@ -18,7 +18,8 @@ inline constexpr const char* backend_name = "thrust";
 #elif defined(RECFUSE_TEST_BACKEND_KOKKOS)
 #include "recfuse/kokkos/all.hpp"
 namespace recfuse::test {
-inline auto backend_policy() { return recfuse::exec::kokkos<Kokkos::DefaultHostExecutionSpace>{}; }
+// RECFUSE_TEST_KOKKOS_SPACE: Kokkos::Serial or Kokkos::OpenMP (tests/backends.cmake).
+inline auto backend_policy() { return recfuse::exec::kokkos<RECFUSE_TEST_KOKKOS_SPACE>{}; }
 inline constexpr const char* backend_name = "kokkos";
 }  // namespace recfuse::test
 #else

@@ -42,7 +42,19 @@ struct policy : ::recfuse::reference_backend::policy {
   ExecSpace instance{};
   // The kernels this backend implements (docs/backends.md); RECFUSE_CHECK_NATIVE stops a call
   // that would reach the reference's kernel instead of one of these.
-  static constexpr std::string_view native_kernels[] = {"rmse_kernel", "mae_kernel"};
+  // One line per kernel, under its family (recfuse/kokkos/<family>/<file>.hpp).
+  static constexpr std::string_view native_kernels[] = {
+      // metrics
+      "rmse_kernel", "mae_kernel",
+      // metrics/ranking
+      // scale
+      // select
+      // factorize/biased_mf
+      // factorize/implicit_als
+      // graph
+      // nn
+      // fuse
+  };
 };
 
 }  // namespace recfuse::kokkos_backend

@@ -6,18 +6,11 @@
 
 #include <Kokkos_Core.hpp>
 
+#include "recfuse/kokkos/detail/range.hpp"
 #include "recfuse/kokkos/policy.hpp"
 #include "recfuse/metrics/error.hpp"
 
 namespace recfuse::kokkos_backend {
-namespace detail {
-
-template <class ExecSpace>
-auto index_range(const policy<ExecSpace>& p, index_t n) {
-  return Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_t>>(p.instance, 0, n);
-}
-
-}  // namespace detail
 
 template <class ExecSpace, class T>
 double rmse_kernel(const policy<ExecSpace>& p,
