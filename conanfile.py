@@ -25,6 +25,8 @@ class RecfuseConan(ConanFile):
     options = {
         "with_xsimd": [True, False],
         "with_thrust": [True, False],
+        # Kokkos >= 4.0, < 5 (cmake/dependency_versions.cmake); 4.6.01 with Serial and OpenMP is
+        # the version tested. Kokkos 3 (Debian 12's 3.4.1) is refused.
         "with_kokkos": [True, False],
     }
     default_options = {
