@@ -115,6 +115,9 @@ if(RECFUSE_ENABLE_KOKKOS)
   else()
     message(WARNING "recfuse: this Kokkos has no OpenMP space, so no Kokkos OpenMP tests")
   endif()
+  # OMP_PROC_BIND=false: no binding, so two such tests run side by side under ctest -j2;
+  # OMP_WAIT_POLICY=PASSIVE: idle threads sleep instead of spinning on the shared cores.
+  set(kokkos_omp_env "OMP_PROC_BIND=false;OMP_WAIT_POLICY=PASSIVE")
   foreach(space IN LISTS kokkos_spaces)
     foreach(body IN LISTS recfuse_kokkos_backend_tests)
       set(test recfuse_tests_kokkos_${space}_${body})
@@ -123,12 +126,11 @@ if(RECFUSE_ENABLE_KOKKOS)
         LIBS recfuse::kokkos ${kokkos_session}
         DEFS RECFUSE_TEST_BACKEND_KOKKOS RECFUSE_TEST_KOKKOS_SPACE=${kokkos_${space}_space})
       if(space STREQUAL "openmp")
-        # OMP_PROC_BIND=false: no binding, so two such tests run side by side under ctest -j2.
         set_tests_properties(${test} PROPERTIES
-          ENVIRONMENT "OMP_NUM_THREADS=2;KOKKOS_NUM_THREADS=2;OMP_PROC_BIND=false")
+          ENVIRONMENT "OMP_NUM_THREADS=2;KOKKOS_NUM_THREADS=2;${kokkos_omp_env}")
         add_test(NAME ${test}_1thread COMMAND ${test} "~[ml100k]")
         set_tests_properties(${test}_1thread PROPERTIES
-          ENVIRONMENT "OMP_NUM_THREADS=1;KOKKOS_NUM_THREADS=1;OMP_PROC_BIND=false")
+          ENVIRONMENT "OMP_NUM_THREADS=1;KOKKOS_NUM_THREADS=1;${kokkos_omp_env}")
       endif()
     endforeach()
   endforeach()
@@ -137,7 +139,7 @@ if(RECFUSE_ENABLE_KOKKOS)
       recfuse_add_ml100k_test(recfuse_tests_kokkos_openmp_${body}_ml100k
                               recfuse_tests_kokkos_openmp_${body})
       set_tests_properties(recfuse_tests_kokkos_openmp_${body}_ml100k PROPERTIES
-        ENVIRONMENT "OMP_NUM_THREADS=2;KOKKOS_NUM_THREADS=2;OMP_PROC_BIND=false")
+        ENVIRONMENT "OMP_NUM_THREADS=2;KOKKOS_NUM_THREADS=2;${kokkos_omp_env}")
     endif()
   endforeach()
 endif()

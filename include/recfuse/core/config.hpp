@@ -7,10 +7,11 @@
 #define RECFUSE_VERSION_MINOR 1
 #define RECFUSE_VERSION_PATCH 0
 
-// Functions a device backend (Thrust on CUDA) may call from its kernels as well as the host: the
-// reference's small pure helpers (a Cholesky solve, the SGD step) and the backends' functors.
+// Functions a device backend (Thrust on CUDA, Kokkos on Cuda or HIP) may call from its kernels as
+// well as the host: the reference's small pure helpers (a Cholesky solve, the SGD step, a top-k
+// row heap) and the backends' functors.
 #ifndef RECFUSE_HOST_DEVICE
-#if defined(__CUDACC__)
+#if defined(__CUDACC__) || defined(__HIPCC__)
 #define RECFUSE_HOST_DEVICE __host__ __device__
 #else
 #define RECFUSE_HOST_DEVICE
