@@ -410,6 +410,103 @@ TEMPLATE_TEST_CASE("topk_inner_product: xsimd results do not depend on the threa
 }
 #endif
 
+#if defined(RECFUSE_TEST_BACKEND_KOKKOS)
+namespace {
+
+// The Kokkos kernels keep each row's queue in per-thread scratch when a team's k-entry queues
+// fit in level-0 scratch (32 KiB on the host spaces: k up to 2047 for double) and in the
+// output row otherwise. Runs the row loop with the given scratch limit (0: output-row heaps;
+// kokkos_backend::detail::scratch_limit_of_space: the space's choice) into a topk_result.
+template <class T>
+topk_result<T> kokkos_topk_with_limit(matrix_view<const T> scores, index_t k, const exclusion* ex,
+                                      std::size_t limit) {
+  topk_result<T> r;
+  r.rows = scores.rows();
+  r.k = k;
+  r.values.assign(static_cast<std::size_t>(r.rows * k), T(42));
+  r.indices.assign(static_cast<std::size_t>(r.rows * k), 42);
+  const auto pattern = ex != nullptr ? ex->view() : csr_pattern_view<std::int32_t>{};
+  kokkos_backend::detail::topk_over_rows(
+      "recfuse::topk", test::backend_policy(), scores.rows(), scores.cols(), k,
+      recfuse::detail::matrix_scores<T>{scores.data(), scores.stride()},
+      ex != nullptr ? &pattern : nullptr, matrix_view<T>(r.values.data(), r.rows, k),
+      matrix_view<index_t>(r.indices.data(), r.rows, k), limit);
+  return r;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("topk: kokkos scratch queues and output-row heaps match the reference",
+                   "[select][backend]", float, double) {
+  using T = TestType;
+  std::uint64_t seed = 500;
+  for (index_t rows : {1, 13}) {
+    for (index_t cols : {17, 2500}) {
+      for (fill kind : {fill::uniform, fill::ties, fill::nan_and_inf}) {
+        const auto s = make_scores<T>(rows * cols, kind, ++seed);
+        const matrix_view<const T> scores(s.data(), rows, cols);
+        const exclusion ex(rows, cols, ++seed);
+        const auto score = [&](index_t r, index_t j) { return scores(r, j); };
+        // Around the host spaces' scratch limit, k == cols, and more than the candidates.
+        for (index_t k : {index_t{1}, index_t{13}, index_t{2047}, index_t{2049}, cols, cols + 7}) {
+          CAPTURE(rows, cols, static_cast<int>(kind), k);
+          const auto ref = topk(exec::reference{}, scores, k, ex.view());
+          for (std::size_t limit :
+               {std::size_t{0}, kokkos_backend::detail::scratch_limit_of_space}) {
+            CAPTURE(limit);
+            const auto got = kokkos_topk_with_limit(scores, k, &ex, limit);
+            check_contract(got, rows, k, cols, &ex, score, 0.0);
+            CHECK(got.indices == ref.indices);
+            CHECK(std::equal(got.values.begin(), got.values.end(), ref.values.begin(),
+                             ref.values.end()));
+            const auto plain = kokkos_topk_with_limit(scores, k, nullptr, limit);
+            CHECK(plain.indices == topk(exec::reference{}, scores, k).indices);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("topk_inner_product: kokkos, k beyond scratch, k = n, rows fully excluded",
+                   "[select][backend]", float, double) {
+  using T = TestType;
+  const auto policy = test::backend_policy();
+  const index_t n = 3001, d = 9, m = 11;
+  const auto qv = make_factors<T>(m * d, fill::ties, 31);
+  const auto xv = make_factors<T>(n * d, fill::nan_and_inf, 32);
+  const matrix_view<const T> q(qv.data(), m, d);
+  const matrix_view<const T> x(xv.data(), n, d);
+  const auto exact_scores = exact_inner_products(q, x);
+  // Row 0 excludes every item, row 1 all but six (k > the candidates left), the rest at random;
+  // each row's ids in decreasing order.
+  exclusion ex(m, n, 33);
+  {
+    std::vector<index_t> offsets{0};
+    std::vector<std::int32_t> ids;
+    for (index_t r = 0; r < m; ++r) {
+      for (index_t j = n - 1; j >= 0; --j) {
+        const bool drop = r == 0 || (r == 1 ? j % 600 != 0 : ex.excludes(r, j));
+        if (drop) ids.push_back(static_cast<std::int32_t>(j));
+        ex.flags[static_cast<std::size_t>(r * n + j)] = drop ? 1 : 0;
+      }
+      offsets.push_back(static_cast<index_t>(ids.size()));
+    }
+    ex.offsets = offsets;
+    ex.ids = ids;
+  }
+  for (index_t k : {index_t{10}, index_t{2048}, index_t{2900}, n, n + 5}) {
+    CAPTURE(k);
+    compare_fused<T>(policy, q, x, k, nullptr, true, exact_scores);
+    compare_fused<T>(policy, q, x, k, &ex, true, exact_scores);  // checks the padding too
+    const auto got = topk_inner_product(policy, q, x, k, ex.view());
+    CHECK(got.index(0, 0) == -1);
+    CHECK(got.index(1, 0) != -1);
+    CHECK(got.index(1, 6) == -1);
+  }
+}
+#endif
+
 TEMPLATE_TEST_CASE("topk: backend rejects bad input", "[select][backend][errors]", float, double) {
   using T = TestType;
   const auto policy = test::backend_policy();
