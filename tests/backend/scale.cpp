@@ -558,3 +558,94 @@ TEMPLATE_TEST_CASE("scale: a band of huge rows in long data fits on the backend"
     for (index_t j = 0; j < cols; ++j) CHECK(std::isfinite(got.variance()[j]));
   }
 }
+
+#if defined(RECFUSE_TEST_BACKEND_KOKKOS)
+// What the Kokkos kernels' headers promise beyond the shared tolerances. The fit is a
+// parallel_reduce over blocks of 64 or more rows joined by Chan's merge: one block gives the
+// reference's bits; with more, the merge order follows the thread count (Serial and one OpenMP
+// thread merge in row order, two threads join their halves), which changes only the rounding of
+// the merges in double: a few double epsilons relative, far below test::tolerance<float>(), so
+// 1e-13 here for both types. The transform, normalize_rows (the reference's own row routine, one
+// row per work item) and the min-max fit are independent of the thread count and exact.
+TEMPLATE_TEST_CASE("scale: Kokkos fits and transforms against the reference's bits",
+                   "[scale][backend][kokkos]", float, double) {
+  const auto policy = test::backend_policy();
+  for (const auto& [rows, cols, stride] : {std::tuple<index_t, index_t, index_t>{1, 1, 1},
+                                           {17, 7, 9},
+                                           {64, 300, 300},
+                                           {65, 5, 5},
+                                           {1000, 33, 33},
+                                           {5001, 257, 260},
+                                           {130, 4100, 4103}}) {
+    CAPTURE(rows, cols, stride);
+    auto x = random_matrix<TestType>(rows, cols, stride, 41 * rows + cols);
+    for (auto& v : x) v += TestType(100);  // far from zero: the merges' rounding shows
+    const matrix_view<const TestType> xv(x.data(), rows, cols, stride);
+    standard_scaler<TestType> ref, got;
+    ref.fit(exec::reference{}, xv);
+    got.fit(policy, xv);
+    if (rows <= 64) {  // one block
+      CHECK(got.mean() == ref.mean());
+      CHECK(got.variance() == ref.variance());
+    } else {
+      check_vectors<TestType>(got.mean(), ref.mean(), 1e-13);
+      check_vectors<TestType>(got.variance(), ref.variance(), 1e-13);
+    }
+#if defined(KOKKOS_ENABLE_SERIAL)
+    // Serial merges the blocks in row order, as one thread does.
+    standard_scaler<TestType> serial;
+    serial.fit(exec::kokkos<Kokkos::Serial>{}, xv);
+    check_vectors<TestType>(got.mean(), serial.mean(), 1e-13);
+    check_vectors<TestType>(got.variance(), serial.variance(), 1e-13);
+#endif
+    minmax_scaler<TestType> ref_mm, got_mm;
+    ref_mm.fit(exec::reference{}, xv);
+    got_mm.fit(policy, xv);
+    CHECK(got_mm.data_min() == ref_mm.data_min());
+    CHECK(got_mm.data_max() == ref_mm.data_max());
+
+    std::vector<TestType> want(x.size(), TestType(-1)), out(x.size(), TestType(-1));
+    ref.transform(exec::reference{}, xv, matrix_view<TestType>(want.data(), rows, cols, stride));
+    ref.transform(policy, xv, matrix_view<TestType>(out.data(), rows, cols, stride));
+    CHECK(out == want);  // padding included: left alone by both
+    std::vector<TestType> n_want(x.size(), TestType(-1)), n_out(x.size(), TestType(-1));
+    normalize_rows(exec::reference{}, xv, matrix_view<TestType>(n_want.data(), rows, cols, stride));
+    normalize_rows(policy, xv, matrix_view<TestType>(n_out.data(), rows, cols, stride));
+    CHECK(n_out == n_want);
+  }
+}
+
+TEMPLATE_TEST_CASE("scale: Kokkos min-max fit keeps the reference's NaN rule in every block",
+                   "[scale][backend][kokkos]", float, double) {
+  // A non-finite value in any block (first, middle, last row; first, middle, last tile of
+  // columns) makes that column's minimum NaN after the join, whichever thread saw it.
+  const auto policy = test::backend_policy();
+  const index_t rows = 3000, cols = 600;
+  const auto clean = random_matrix<TestType>(rows, cols, cols, 8);
+  const auto inf = std::numeric_limits<TestType>::infinity();
+  for (const auto& [i, j] :
+       {std::pair<index_t, index_t>{0, 0}, {1500, 300}, {2999, 599}, {63, 255}, {64, 256}}) {
+    CAPTURE(i, j);
+    auto x = clean;
+    x[static_cast<std::size_t>(i * cols + j)] = inf;
+    std::vector<double> lo(static_cast<std::size_t>(cols)), hi(lo.size()), want_lo(lo.size()),
+        want_hi(lo.size());
+    const matrix_view<const TestType> xv(x.data(), rows, cols);
+    minmax_scaler_fit_kernel(policy, xv, vector_view<double>(lo.data(), cols),
+                             vector_view<double>(hi.data(), cols));
+    minmax_scaler_fit_kernel(exec::reference{}, xv, vector_view<double>(want_lo.data(), cols),
+                             vector_view<double>(want_hi.data(), cols));
+    for (index_t c = 0; c < cols; ++c) {
+      CAPTURE(c);
+      const auto k = static_cast<std::size_t>(c);
+      if (c == j) {
+        CHECK(std::isnan(lo[k]));
+        CHECK(std::isnan(want_lo[k]));
+      } else {
+        CHECK(lo[k] == want_lo[k]);
+        CHECK(hi[k] == want_hi[k]);
+      }
+    }
+  }
+}
+#endif

@@ -18,6 +18,21 @@
 #include "recfuse/reference/scale/standard_scaler.hpp"
 
 namespace recfuse::reference_backend {
+namespace detail {
+
+// One value v into a column's running (lo, hi), as the fit scans it: lo becomes NaN at NaN or
+// infinity and stays NaN (hi is then meaningless); otherwise the earlier of equal values stays,
+// as with std::min / std::max. Device-callable (the Kokkos fit runs it).
+RECFUSE_HOST_DEVICE inline void min_max_step(double& lo, double& hi, double v) {
+  if (!(v - v == 0.0)) {  // !std::isfinite(v)
+    lo = v - v;           // NaN
+  } else if (lo == lo) {  // !std::isnan(lo)
+    lo = v < lo ? v : lo;
+    hi = hi < v ? v : hi;
+  }
+}
+
+}  // namespace detail
 
 template <class T>
 void minmax_scaler_fit_kernel(const policy&, matrix_view<const T> x, vector_view<double> lo,
@@ -28,13 +43,7 @@ void minmax_scaler_fit_kernel(const policy&, matrix_view<const T> x, vector_view
   for (index_t i = 0; i < x.rows(); ++i) {
     const T* r = x.row(i);
     for (index_t j = 0; j < cols; ++j) {
-      const double v = static_cast<double>(r[j]);
-      if (!std::isfinite(v)) {
-        lo[j] = std::numeric_limits<double>::quiet_NaN();
-      } else if (!std::isnan(lo[j])) {
-        lo[j] = std::min(lo[j], v);
-        hi[j] = std::max(hi[j], v);
-      }
+      detail::min_max_step(lo[j], hi[j], static_cast<double>(r[j]));
     }
   }
 }

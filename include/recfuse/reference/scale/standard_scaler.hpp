@@ -29,17 +29,18 @@
 namespace recfuse::reference_backend {
 namespace detail {
 
-// Mean and m2 of every column of x (rows >= 1), shifted by the first row so that a constant
-// column gives exactly its value and m2 == 0, then corrected two-pass (Chan, Golub, LeVeque):
-// both the mean and m2 are refined by the sum of the deviations from the first-pass mean.
+// Mean and m2 of every column of the rows x cols matrix at x (row stride `stride`, rows >= 1),
+// shifted by the first row so that a constant column gives exactly its value and m2 == 0, then
+// corrected two-pass (Chan, Golub, LeVeque): both the mean and m2 are refined by the sum of the
+// deviations from the first-pass mean. sum_d: caller scratch of cols doubles. Runs on the host
+// and in the parallel backends' kernels (the Kokkos fit runs it on each block of rows).
 template <class T>
-void moments(matrix_view<const T> x, double* mean, double* m2) {
-  const index_t rows = x.rows();
-  const index_t cols = x.cols();
-  const T* first = x.row(0);
+RECFUSE_HOST_DEVICE void moments(const T* x, index_t stride, index_t rows, index_t cols,
+                                 double* mean, double* m2, double* sum_d) {
+  const T* first = x;
   for (index_t j = 0; j < cols; ++j) mean[j] = 0.0;
   for (index_t i = 0; i < rows; ++i) {
-    const T* r = x.row(i);
+    const T* r = x + i * stride;
     for (index_t j = 0; j < cols; ++j)
       mean[j] += static_cast<double>(r[j]) - static_cast<double>(first[j]);
   }
@@ -48,10 +49,9 @@ void moments(matrix_view<const T> x, double* mean, double* m2) {
   // m2 = sum d^2 - (sum d)^2 / n with d = x - mean: the second term removes the mean's rounding,
   // and mean + (sum d) / n is the mean to the rounding of the deviations (the first pass summed
   // x - first, which loses digits with n when the first row is far from the rest).
-  std::vector<double> sum_d(static_cast<std::size_t>(cols), 0.0);
-  for (index_t j = 0; j < cols; ++j) m2[j] = 0.0;
+  for (index_t j = 0; j < cols; ++j) sum_d[j] = m2[j] = 0.0;
   for (index_t i = 0; i < rows; ++i) {
-    const T* r = x.row(i);
+    const T* r = x + i * stride;
     for (index_t j = 0; j < cols; ++j) {
       const double d = static_cast<double>(r[j]) - mean[j];
       sum_d[j] += d;
@@ -59,9 +59,16 @@ void moments(matrix_view<const T> x, double* mean, double* m2) {
     }
   }
   for (index_t j = 0; j < cols; ++j) {
-    m2[j] = std::max(0.0, m2[j] - sum_d[j] * sum_d[j] / n);
+    const double v = m2[j] - sum_d[j] * sum_d[j] / n;
+    m2[j] = 0.0 < v ? v : 0.0;  // std::max(0.0, v), which the device cannot call
     mean[j] += sum_d[j] / n;
   }
+}
+
+template <class T>
+void moments(matrix_view<const T> x, double* mean, double* m2) {
+  std::vector<double> sum_d(static_cast<std::size_t>(x.cols()));
+  moments(x.data(), x.stride(), x.rows(), x.cols(), mean, m2, sum_d.data());
 }
 
 }  // namespace detail

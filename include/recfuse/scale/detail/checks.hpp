@@ -18,9 +18,10 @@ namespace detail {
 
 // Chan, Golub and LeVeque's pairwise update: (n_a, mean_a, m2_a) absorbs (n_b, mean_b, m2_b),
 // where m2 is the sum of squared deviations from the mean. Exact in real arithmetic, stable in
-// floating point even when the batches are far apart.
-inline void chan_merge(double n_a, double& mean_a, double& m2_a, double n_b, double mean_b,
-                       double m2_b) {
+// floating point even when the batches are far apart. Device-callable: the Kokkos fit's
+// reduction joins with it.
+RECFUSE_HOST_DEVICE inline void chan_merge(double n_a, double& mean_a, double& m2_a, double n_b,
+                                           double mean_b, double m2_b) {
   const double n = n_a + n_b;
   const double delta = mean_b - mean_a;
   const double w = n_b / n;
