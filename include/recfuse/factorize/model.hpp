@@ -20,6 +20,39 @@
 
 namespace recfuse {
 
+namespace detail::bmf {
+
+// A biased model's parameters as raw arrays (in host or device memory) and its clipped
+// prediction; unseen ids (outside [0, users) or [0, items)) drop their terms, and the sum is in
+// double. Host and device code: biased_mf_model::predict and the backends' predict kernels.
+template <class T>
+struct model_arrays {
+  const T* user_factors;
+  const T* item_factors;
+  const T* user_bias;
+  const T* item_bias;
+  index_t users, items, factors;
+  T global_mean, min_rating, max_rating;
+
+  RECFUSE_HOST_DEVICE T predict(index_t u, index_t i) const {
+    const bool known_u = u >= 0 && u < users;
+    const bool known_i = i >= 0 && i < items;
+    double s = global_mean;
+    if (known_u) s += user_bias[u];
+    if (known_i) s += item_bias[i];
+    if (known_u && known_i) {
+      const T* p = user_factors + u * factors;
+      const T* q = item_factors + i * factors;
+      for (index_t f = 0; f < factors; ++f) s += static_cast<double>(p[f]) * q[f];
+    }
+    if (s < min_rating) s = min_rating;
+    if (s > max_rating) s = max_rating;
+    return static_cast<T>(s);
+  }
+};
+
+}  // namespace detail::bmf
+
 template <class T = float>
 struct biased_mf_model {
   index_t users = 0;
@@ -40,19 +73,17 @@ struct biased_mf_model {
 
   // One prediction, clipped; unseen ids (outside [0, users) or [0, items)) drop their terms.
   T predict(index_t u, index_t i) const {
-    const bool known_u = u >= 0 && u < users;
-    const bool known_i = i >= 0 && i < items;
-    double s = global_mean;
-    if (known_u) s += user_bias[u];
-    if (known_i) s += item_bias[i];
-    if (known_u && known_i) {
-      const T* p = user_factors.data() + u * factors;
-      const T* q = item_factors.data() + i * factors;
-      for (index_t f = 0; f < factors; ++f) s += static_cast<double>(p[f]) * q[f];
-    }
-    if (s < min_rating) s = min_rating;
-    if (s > max_rating) s = max_rating;
-    return static_cast<T>(s);
+    const detail::bmf::model_arrays<T> a{user_factors.data(),
+                                         item_factors.data(),
+                                         user_bias.data(),
+                                         item_bias.data(),
+                                         users,
+                                         items,
+                                         factors,
+                                         global_mean,
+                                         min_rating,
+                                         max_rating};
+    return a.predict(u, i);
   }
 };
 

@@ -190,8 +190,9 @@ als_side<T> make_als_side(biased_mf_model<T>& m, side s) {
 // factor (weighted-lambda), added to the diagonal of the n-rating Gram matrix a (stride lda).
 // `jitter` > 0 adds jitter * (1 + mean diagonal) more: the retry when the system was not
 // positive definite, which needs zero regularisation and fewer ratings than factors + 1.
-inline void add_ridge(double* a, index_t m, index_t lda, index_t n, double reg_bias,
-                      double reg_factor, double jitter) {
+// Host and device code (the Kokkos kernels run it per row).
+RECFUSE_HOST_DEVICE inline void add_ridge(double* a, index_t m, index_t lda, index_t n,
+                                          double reg_bias, double reg_factor, double jitter) {
   double extra = 0.0;
   if (jitter > 0.0) {
     double trace = 0.0;
@@ -204,45 +205,71 @@ inline void add_ridge(double* a, index_t m, index_t lda, index_t n, double reg_b
 
 inline constexpr double ridge_jitter = 1e-8;
 
+// The doubles of scratch als_solve_row_with_scratch needs: (k + 1)^2 for the system, k + 1 for
+// the right-hand side.
+inline index_t als_row_scratch(index_t k) { return (k + 1) * (k + 1) + (k + 1); }
+
+// The normal equations of n ratings (other-side ids and values) against the fixed side of s:
+// the lower triangle of a (m x m, m = k + 1) and b, each summed in double in entry order.
+// Host and device code.
+template <class T>
+RECFUSE_HOST_DEVICE void als_build_row(const als_side<T>& s, const std::int32_t* ids,
+                                       const T* values, index_t n, double* a, double* b) {
+  const index_t k = s.k;
+  const index_t m = k + 1;
+  for (index_t j = 0; j < m * m; ++j) a[j] = 0.0;
+  for (index_t j = 0; j < m; ++j) b[j] = 0.0;
+  for (index_t j = 0; j < n; ++j) {
+    const T* q = s.other_factors + static_cast<index_t>(ids[j]) * k;
+    const double y = static_cast<double>(values[j]) - static_cast<double>(s.mu) -
+                     static_cast<double>(s.other_bias[ids[j]]);
+    for (index_t r = 0; r < m; ++r) {
+      const double xr = r == 0 ? 1.0 : static_cast<double>(q[r - 1]);
+      b[r] += xr * y;
+      for (index_t c = 0; c <= r; ++c) {
+        a[r * m + c] += xr * (c == 0 ? 1.0 : static_cast<double>(q[c - 1]));
+      }
+    }
+  }
+}
+
 // Solves row r's ridge problem over its n ratings (other-side ids and values): unknowns
 // w = [b_r, p_r], features x_j = [1, q_j], targets y_j = value_j - mu - c_j; writes w to the
 // row. A row with no ratings gets 0; one whose system is singular even after the jitter retry
-// gets 0 too. a, b: scratch.
+// gets 0 too. scratch: als_row_scratch(k) doubles. Host and device code (the Kokkos kernels
+// run it per row, on their team scratch).
 template <class T>
-void als_solve_row_reference(const als_side<T>& s, const std::int32_t* ids, const T* values,
-                             index_t n, double reg_bias, double reg_factor, T* out_factors,
-                             T* out_bias, std::vector<double>& a, std::vector<double>& b) {
+RECFUSE_HOST_DEVICE void als_solve_row_with_scratch(const als_side<T>& s, const std::int32_t* ids,
+                                                    const T* values, index_t n, double reg_bias,
+                                                    double reg_factor, T* out_factors, T* out_bias,
+                                                    double* scratch) {
   const index_t k = s.k;
   const index_t m = k + 1;
-  auto build = [&] {
-    a.assign(static_cast<std::size_t>(m * m), 0.0);
-    b.assign(static_cast<std::size_t>(m), 0.0);
-    std::vector<double> x(static_cast<std::size_t>(m));
-    for (index_t j = 0; j < n; ++j) {
-      const T* q = s.other_factors + static_cast<index_t>(ids[j]) * k;
-      x[0] = 1.0;
-      for (index_t f = 0; f < k; ++f) x[f + 1] = static_cast<double>(q[f]);
-      const double y = static_cast<double>(values[j]) - static_cast<double>(s.mu) -
-                       static_cast<double>(s.other_bias[ids[j]]);
-      for (index_t r = 0; r < m; ++r) {
-        b[r] += x[r] * y;
-        for (index_t c = 0; c <= r; ++c) a[r * m + c] += x[r] * x[c];
-      }
-    }
-  };
+  double* a = scratch;
+  double* b = scratch + m * m;
   bool ok = false;
   if (n > 0) {
-    build();
-    add_ridge(a.data(), m, m, n, reg_bias, reg_factor, 0.0);
-    ok = cholesky_solve(a.data(), b.data(), m);
+    als_build_row(s, ids, values, n, a, b);
+    add_ridge(a, m, m, n, reg_bias, reg_factor, 0.0);
+    ok = cholesky_solve(a, b, m);
     if (!ok) {
-      build();
-      add_ridge(a.data(), m, m, n, reg_bias, reg_factor, ridge_jitter);
-      ok = cholesky_solve(a.data(), b.data(), m);
+      als_build_row(s, ids, values, n, a, b);
+      add_ridge(a, m, m, n, reg_bias, reg_factor, ridge_jitter);
+      ok = cholesky_solve(a, b, m);
     }
   }
   *out_bias = ok ? static_cast<T>(b[0]) : T(0);
   for (index_t f = 0; f < k; ++f) out_factors[f] = ok ? static_cast<T>(b[f + 1]) : T(0);
+}
+
+// The same on a host vector, resized as needed.
+template <class T>
+void als_solve_row_reference(const als_side<T>& s, const std::int32_t* ids, const T* values,
+                             index_t n, double reg_bias, double reg_factor, T* out_factors,
+                             T* out_bias, std::vector<double>& scratch) {
+  scratch.resize(static_cast<std::size_t>(als_row_scratch(s.k)));
+  als_solve_row_with_scratch(s, ids, values, n, reg_bias, reg_factor, out_factors, out_bias,
+                             scratch.data());
 }
 
 }  // namespace recfuse::detail::bmf
@@ -308,14 +335,15 @@ void biased_als_solve_rows(const policy&, biased_mf_model<T>& m, ::recfuse::deta
                            const csr_matrix<T>& by_row, const vector_view<const std::int32_t>* rows,
                            double reg_bias, double reg_factor) {
   const auto s = ::recfuse::detail::bmf::make_als_side(m, sd);
-  std::vector<double> a, b;
+  std::vector<double> scratch;
   const index_t count = rows ? rows->size() : by_row.rows;
   for (index_t j = 0; j < count; ++j) {
     const index_t r = rows ? static_cast<index_t>((*rows)[j]) : j;
     const index_t begin = by_row.offsets[r];
     ::recfuse::detail::bmf::als_solve_row_reference(
         s, by_row.indices.data() + begin, by_row.values.data() + begin,
-        by_row.offsets[r + 1] - begin, reg_bias, reg_factor, s.factors + r * s.k, s.bias + r, a, b);
+        by_row.offsets[r + 1] - begin, reg_bias, reg_factor, s.factors + r * s.k, s.bias + r,
+        scratch);
   }
 }
 
@@ -350,11 +378,11 @@ T fold_in_user_kernel(const policy&, const biased_mf_model<T>& m,
                       vector_view<T> factors_out, const als_options& o) {
   const ::recfuse::detail::bmf::als_side<T> s{
       nullptr, nullptr, m.item_factors.data(), m.item_bias.data(), m.factors, m.global_mean};
-  std::vector<double> a, b;
+  std::vector<double> scratch;
   T bias = 0;
   ::recfuse::detail::bmf::als_solve_row_reference(s, items.data(), ratings.data(), items.size(),
                                                   o.reg_bias, o.reg_factor, factors_out.data(),
-                                                  &bias, a, b);
+                                                  &bias, scratch);
   return bias;
 }
 
