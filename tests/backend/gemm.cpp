@@ -12,6 +12,8 @@
 #include "recfuse/nn/gemm.hpp"
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
 #include "recfuse/xsimd/nn/gemm.hpp"
+#elif defined(RECFUSE_TEST_BACKEND_KOKKOS)
+#include "recfuse/kokkos/nn/gemm.hpp"
 #endif
 #include "test_support.hpp"
 
@@ -148,6 +150,84 @@ TEMPLATE_TEST_CASE("gemm backend: 1 and 2 threads give the same bits", "[gemm][b
       gemm(recfuse::exec::xsimd{2}, o.opa(), o.opb(), T(1), o.av(), o.bv(), T(0),
            matrix_view<T>(c2.data(), s.m, s.n));
       CHECK(c1 == c2);
+    }
+  }
+}
+#endif
+
+#if defined(RECFUSE_TEST_BACKEND_KOKKOS)
+// The Kokkos GEMM's tile sizes depend on the space (host: 6 x 2-register micro-tiles, device:
+// 4 x 4 in 32 x 32 tiles). Run the device tiling and a tiny one (many tiles, kc blocks and edge
+// panels) on this host space, with one thread per team and (OpenMP) two, against the reference;
+// each entry is summed by one thread in a fixed order, so a tiling gives the same bits whatever
+// the team size (and thread count: the ctest _1thread rerun).
+TEMPLATE_TEST_CASE("gemm backend: Kokkos tilings and team sizes", "[gemm][backend][kokkos]", float,
+                   double) {
+  using T = TestType;
+  using space = RECFUSE_TEST_KOKKOS_SPACE;
+  namespace kd = recfuse::kokkos_backend::detail;
+  using tiny = kd::gemm_tiling<2, 3, 4, 6, 5, 1>;
+  const auto p = test::backend_policy();
+  const int wide = space().concurrency() >= 2 ? 2 : 1;
+  const std::vector<gemm_case> cases = {{1, 1, 1},   {7, 13, 11},   {33, 31, 65},
+                                        {3, 70, 40}, {64, 64, 200}, {100, 1, 33}};
+  std::uint64_t seed = 900;
+  for (const auto& s : cases) {
+    for (int combo = 0; combo < 4; ++combo) {
+      CAPTURE(s.m, s.n, s.k, combo);
+      const operands<T> o(s, combo & 1, combo & 2, ++seed);
+      const auto av = o.av();
+      const auto bv = o.bv();
+      const auto ops = kd::make_gemm_operands(o.ta, o.tb, av.data(), av.stride(), bv.data(),
+                                              bv.stride(), s.m, s.n, s.k);
+      std::vector<T> want(static_cast<std::size_t>(s.m * s.n));
+      gemm(recfuse::exec::kokkos<space>{}, o.opa(), o.opb(), T(1), av, bv, T(0),
+           matrix_view<T>(want.data(), s.m, s.n));
+      std::vector<T> ref(want.size());
+      gemm(reference_backend::policy{}, o.opa(), o.opb(), T(1), av, bv, T(0),
+           matrix_view<T>(ref.data(), s.m, s.n));
+      const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;  // |a|, |b| <= 1, k <= 200
+      for (std::size_t e = 0; e < ref.size(); ++e) {
+        if (!(std::abs(static_cast<double>(want[e]) - ref[e]) <= tol * (s.k + 1))) {
+          CAPTURE(e, want[e], ref[e]);
+          FAIL_CHECK("entry differs from the reference");
+          break;
+        }
+      }
+      std::vector<T> first_dev, first_tiny;  // team size 1
+      for (int team : {1, wide}) {
+        CAPTURE(team);
+        std::vector<T> got_dev(want.size(), T(99)), got_tiny(want.size(), T(99));
+        kd::gemm_run_tiled<kd::device_gemm_tiling<T>>(
+            p, ops, kd::gemm_scale_epilogue<T>{got_dev.data(), s.n, 1.0, 0.0, false}, team);
+        kd::gemm_run_tiled<tiny>(
+            p, ops, kd::gemm_scale_epilogue<T>{got_tiny.data(), s.n, 1.0, 0.0, false}, team);
+        p.instance.fence();
+        for (std::size_t e = 0; e < ref.size(); ++e) {
+          if (!(std::abs(static_cast<double>(got_dev[e]) - ref[e]) <= tol * (s.k + 1) &&
+                std::abs(static_cast<double>(got_tiny[e]) - ref[e]) <= tol * (s.k + 1))) {
+            CAPTURE(e, got_dev[e], got_tiny[e], ref[e]);
+            FAIL_CHECK("entry differs from the reference");
+            break;
+          }
+        }
+        if (team == 1) {
+          first_dev = got_dev;
+          first_tiny = got_tiny;
+        } else {
+          CHECK(got_dev == first_dev);
+          CHECK(got_tiny == first_tiny);
+        }
+      }
+      // The host tiling with the smallest tiles and kc blocks (as many threads would shrink it
+      // to, and smaller) gives the default's bits: tile sizes never change a result.
+      using host = kd::host_gemm_tiling<T>;
+      using small = kd::gemm_tiling<host::mr, host::nr, 4 * host::mr, 2 * host::nr, 7, 1>;
+      std::vector<T> got_small(want.size(), T(99));
+      kd::gemm_run_tiled<small>(p, ops,
+                                kd::gemm_scale_epilogue<T>{got_small.data(), s.n, 1.0, 0.0, false});
+      p.instance.fence();
+      CHECK(got_small == want);
     }
   }
 }

@@ -17,6 +17,9 @@
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
 #include "recfuse/xsimd/nn/mlp.hpp"
 #include "recfuse/xsimd/nn/train.hpp"
+#elif defined(RECFUSE_TEST_BACKEND_KOKKOS)
+#include "recfuse/kokkos/nn/mlp.hpp"
+#include "recfuse/kokkos/nn/train.hpp"
 #endif
 #include "test_support.hpp"
 

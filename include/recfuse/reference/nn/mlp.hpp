@@ -37,9 +37,7 @@ void activation_backward_kernel(const policy&, nn::activation act, matrix_view<c
                                 matrix_view<const T> grad, matrix_view<T> delta) {
   for (index_t i = 0; i < y.rows(); ++i) {
     for (index_t j = 0; j < y.cols(); ++j) {
-      delta(i, j) = act == nn::activation::relu
-                        ? (y(i, j) > T(0) ? grad(i, j) : T(0))
-                        : grad(i, j) * nn::activation_derivative(act, y(i, j));
+      delta(i, j) = nn::activation_backprop(act, y(i, j), grad(i, j));
     }
   }
 }

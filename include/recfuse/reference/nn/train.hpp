@@ -37,18 +37,26 @@ index_t first_non_finite_kernel(const policy&, vector_view<const T> v) {
 // PyTorch's Adam (torch.optim.Adam, foreach=False), each element in double:
 //   g = grad + weight_decay * param;  m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
 //   param -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
+// One element of that update (step_size = lr / bc1); the device backends' kernels call it too.
+template <class T>
+RECFUSE_HOST_DEVICE inline void adam_update_element(T& param, T grad, T& m, T& v,
+                                                    const nn::adam_step_constants& c,
+                                                    double step_size) {
+  const double g = static_cast<double>(grad) + c.weight_decay * param;
+  const double mi = c.beta1 * m + (1.0 - c.beta1) * g;
+  const double vi = c.beta2 * v + (1.0 - c.beta2) * g * g;
+  m = static_cast<T>(mi);
+  v = static_cast<T>(vi);
+  const double denom = ::sqrt(vi) / c.bias_correction2_sqrt + c.epsilon;  // std::sqrt's function
+  param = static_cast<T>(param - step_size * mi / denom);
+}
+
 template <class T>
 void adam_step_kernel(const policy&, vector_view<T> param, vector_view<const T> grad,
                       vector_view<T> m, vector_view<T> v, const nn::adam_step_constants& c) {
   const double step_size = c.learning_rate / c.bias_correction1;
   for (index_t i = 0; i < param.size(); ++i) {
-    const double g = static_cast<double>(grad[i]) + c.weight_decay * param[i];
-    const double mi = c.beta1 * m[i] + (1.0 - c.beta1) * g;
-    const double vi = c.beta2 * v[i] + (1.0 - c.beta2) * g * g;
-    m[i] = static_cast<T>(mi);
-    v[i] = static_cast<T>(vi);
-    const double denom = std::sqrt(vi) / c.bias_correction2_sqrt + c.epsilon;
-    param[i] = static_cast<T>(param[i] - step_size * mi / denom);
+    adam_update_element(param[i], grad[i], m[i], v[i], c, step_size);
   }
 }
 
