@@ -26,6 +26,10 @@
 #include "recfuse/thrust/fuse/blend.hpp"
 #include "recfuse/thrust/fuse/explain.hpp"
 #include "recfuse/thrust/fuse/learned.hpp"
+#elif defined(RECFUSE_TEST_BACKEND_KOKKOS)
+#include "recfuse/kokkos/fuse/blend.hpp"
+#include "recfuse/kokkos/fuse/explain.hpp"
+#include "recfuse/kokkos/fuse/learned.hpp"
 #endif
 
 using namespace recfuse;
@@ -149,6 +153,71 @@ TEST_CASE("fuse::explain_factorization: backend policy vs reference", "[fuse][ex
       CHECK(b.evidence[e].contribution == Approx(a.evidence[e].contribution).epsilon(1e-12));
     }
   }
+}
+
+TEST_CASE("fuse::explain_factorization: backend edge cases vs reference",
+          "[fuse][explain][backend]") {
+  // k = 12 and rated lists of 0, 1 and 80 entries (with repeats), with the fold-in's
+  // regularization and with none (one rated item: the jitter retry), and a model holding NaN (the
+  // system stays singular: every contribution is 0).
+  const auto policy = test::backend_policy();
+  const reference_backend::policy ref;
+  interactions<double> d;
+  d.users = 40;
+  d.items = 60;
+  const auto u01 = test::random_vector<double>(40 * 60, 13, 0.0, 1.0);
+  for (index_t u = 0; u < 40; ++u) {
+    for (index_t i = 0; i < 60; ++i) {
+      if (u01[u * 60 + i] < 0.3) {
+        d.user.push_back(static_cast<std::int32_t>(u));
+        d.item.push_back(static_cast<std::int32_t>(i));
+        d.value.push_back(1 + 4 * u01[(u * 60 + i + 29) % (40 * 60)]);
+      }
+    }
+  }
+  als_options o;
+  o.factors = 12;
+  o.iterations = 2;
+  const auto model = fit_biased_als(ref, d.view(), o);
+  als_options unregularized = o;
+  unregularized.reg_bias = 0;
+  unregularized.reg_factor = 0;
+  const auto pick = test::random_vector<double>(80, 17, 0.0, 60.0);
+  std::vector<std::int32_t> many;
+  for (const double x : pick) many.push_back(static_cast<std::int32_t>(x));
+  const auto many_ratings = test::random_vector<double>(80, 19, 1.0, 5.0);
+  const std::vector<std::vector<std::int32_t>> lists = {{}, {5}, many};
+  const std::vector<std::vector<double>> ratings = {{}, {4.5}, many_ratings};
+  for (std::size_t l = 0; l < lists.size(); ++l) {
+    for (const bool regularized : {true, false}) {
+      const als_options& opt = regularized ? o : unregularized;
+      // Without regularization one rated item gives a rank-1 system solved with the jitter,
+      // whose solution is ill-conditioned (about 1e8 times the data): a looser tolerance.
+      const double tol = regularized ? 1e-10 : 1e-6;
+      for (const index_t i : {0, 5, 31, 59}) {
+        CAPTURE(l, regularized, i);
+        const auto a =
+            fuse::explain_factorization(ref, model, cview(lists[l]), cview(ratings[l]), i, 5, opt);
+        const auto b = fuse::explain_factorization(policy, model, cview(lists[l]),
+                                                   cview(ratings[l]), i, 5, opt);
+        CHECK(test::close(b.score, a.score, tol));
+        CHECK(test::close(b.rest, a.rest, tol));
+        CHECK(b.baseline == a.baseline);
+        REQUIRE(b.evidence.size() == a.evidence.size());
+        for (std::size_t e = 0; e < a.evidence.size(); ++e) {
+          CHECK(b.evidence[e].item == a.evidence[e].item);
+          CHECK(test::close(b.evidence[e].contribution, a.evidence[e].contribution, tol));
+        }
+      }
+    }
+  }
+  auto broken = model;
+  broken.item_factors[many[0] * 12 + 3] = std::numeric_limits<double>::quiet_NaN();
+  const auto b =
+      fuse::explain_factorization(policy, broken, cview(lists[2]), cview(ratings[2]), 31, 5, o);
+  CHECK(b.score == b.baseline);
+  CHECK(b.rest == 0.0);
+  for (const auto& e : b.evidence) CHECK(e.contribution == 0.0);
 }
 
 TEMPLATE_TEST_CASE("fuse::learned_fusion: backend vs reference", "[fuse][learned][backend]", float,

@@ -18,7 +18,7 @@ RECFUSE_HOST_DEVICE bool cholesky_solve(T* a, T* b, index_t n) {
     T d = a[j * n + j];
     for (index_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
     if (!(d > T(0))) return false;
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
     const T ljj = ::sqrt(d);
 #else
     const T ljj = std::sqrt(d);
