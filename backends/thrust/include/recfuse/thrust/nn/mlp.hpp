@@ -8,6 +8,8 @@
 // - activation_backward_kernel: elementwise, one thrust::for_each over the entries.
 // - column_sums_kernel (bias gradients): one thrust::for_each over the columns, each summed down
 //   its rows in double, in row order (the reference's sum exactly).
+// The activations are the shared host/device nn::activate and nn::activation_backprop
+// (recfuse/nn/activation.hpp), the functions the reference calls.
 // Views are in the policy's memory space (host for cpp/omp/tbb, device for cuda).
 #pragma once
 
@@ -18,7 +20,6 @@
 #include "recfuse/core/views.hpp"
 #include "recfuse/nn/activation.hpp"
 #include "recfuse/nn/mlp.hpp"
-#include "recfuse/thrust/nn/detail/activation.hpp"
 #include "recfuse/thrust/nn/gemm.hpp"
 #include "recfuse/thrust/policy.hpp"
 
@@ -33,7 +34,7 @@ struct dense_forward_epilogue {
   const T* bias;
   nn::activation act;
   RECFUSE_HOST_DEVICE void operator()(index_t i, index_t j, double acc) const {
-    y[i * ldy + j] = apply_activation(act, static_cast<T>(static_cast<T>(acc) + bias[j]));
+    y[i * ldy + j] = nn::activate(act, static_cast<T>(static_cast<T>(acc) + bias[j]));
   }
 };
 
@@ -46,7 +47,7 @@ struct dense_backward_input_epilogue {
   index_t ldy;
   nn::activation act;
   RECFUSE_HOST_DEVICE void operator()(index_t i, index_t j, double acc) const {
-    out[i * ldo + j] = backprop_activation(act, y[i * ldy + j], static_cast<T>(acc));
+    out[i * ldo + j] = nn::activation_backprop(act, y[i * ldy + j], static_cast<T>(acc));
   }
 };
 
@@ -62,7 +63,7 @@ struct activation_backward_entry {
   nn::activation act;
   RECFUSE_HOST_DEVICE void operator()(index_t e) const {
     const index_t i = e / cols, j = e % cols;
-    delta[i * ldd + j] = backprop_activation(act, y[i * ldy + j], grad[i * ldg + j]);
+    delta[i * ldd + j] = nn::activation_backprop(act, y[i * ldy + j], grad[i * ldg + j]);
   }
 };
 

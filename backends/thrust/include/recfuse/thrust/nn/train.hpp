@@ -2,12 +2,11 @@
 //
 // - first_non_finite_kernel: a thrust::transform_reduce over the indices, the minimum index of
 //   a NaN or infinite value (n standing for "none"), so the first one as the reference finds it.
-// - adam_step_kernel: elementwise, one thrust::for_each; each element updated in double and
-//   rounded to T once, the reference's formula, so the results are the reference's.
+// - adam_step_kernel: elementwise, one thrust::for_each running the reference's per-element
+//   update (reference_backend::adam_update_element, in double, rounded to T once), so the
+//   results are the reference's.
 // Views are in the policy's memory space (host for cpp/omp/tbb, device for cuda).
 #pragma once
-
-#include <cmath>
 
 #include <thrust/for_each.h>
 #include <thrust/iterator/counting_iterator.h>
@@ -16,6 +15,7 @@
 #include "recfuse/core/config.hpp"
 #include "recfuse/core/views.hpp"
 #include "recfuse/nn/train.hpp"
+#include "recfuse/reference/nn/train.hpp"
 #include "recfuse/thrust/nn/mlp.hpp"
 #include "recfuse/thrust/policy.hpp"
 
@@ -37,21 +37,18 @@ struct index_min {
   RECFUSE_HOST_DEVICE index_t operator()(index_t a, index_t b) const { return a < b ? a : b; }
 };
 
+// One element of the Adam update: the reference's adam_update_element (the constants are
+// copied into the functor, so a device kernel reads no host memory).
 template <class T>
 struct adam_update {
   T* param;
   const T* grad;
   T* m;
   T* v;
-  double beta1, beta2, epsilon, weight_decay, step_size, bias_correction2_sqrt;
+  nn::adam_step_constants c;
+  double step_size;
   RECFUSE_HOST_DEVICE void operator()(index_t i) const {
-    const double g = static_cast<double>(grad[i]) + weight_decay * param[i];
-    const double mi = beta1 * m[i] + (1.0 - beta1) * g;
-    const double vi = beta2 * v[i] + (1.0 - beta2) * g * g;
-    m[i] = static_cast<T>(mi);
-    v[i] = static_cast<T>(vi);
-    const double denom = ::sqrt(vi) / bias_correction2_sqrt + epsilon;
-    param[i] = static_cast<T>(param[i] - step_size * mi / denom);
+    reference_backend::adam_update_element(param[i], grad[i], m[i], v[i], c, step_size);
   }
 };
 
@@ -77,12 +74,10 @@ void adam_step_kernel(const policy<System>& p,
                       vector_view<T, typename policy<System>::memory_space> v,
                       const nn::adam_step_constants& c) {
   if (param.size() == 0) return;
-  ::thrust::for_each(
-      p.thrust_policy(), ::thrust::counting_iterator<index_t>(0),
-      ::thrust::counting_iterator<index_t>(param.size()),
-      detail::adam_update<T>{param.data(), grad.data(), m.data(), v.data(), c.beta1, c.beta2,
-                             c.epsilon, c.weight_decay, c.learning_rate / c.bias_correction1,
-                             c.bias_correction2_sqrt});
+  ::thrust::for_each(p.thrust_policy(), ::thrust::counting_iterator<index_t>(0),
+                     ::thrust::counting_iterator<index_t>(param.size()),
+                     detail::adam_update<T>{param.data(), grad.data(), m.data(), v.data(), c,
+                                            c.learning_rate / c.bias_correction1});
 }
 
 }  // namespace recfuse::thrust_backend
