@@ -1,9 +1,8 @@
 // recfuse: one user's ranking metrics and AUC without per-item state, for the parallel backends'
-// kernels (the Kokkos kernels run these; the Thrust backend keeps the same code in
-// recfuse/thrust/metrics/ranking.hpp). The reference itself marks items in an array of
-// per-item states (recfuse/reference/metrics/ranking.hpp); this is the same contract on a user's
-// own sorted ids, so a kernel can run one user per thread with no scratch but a copy of the CSR
-// column ids:
+// kernels (the Thrust and Kokkos kernels run these, one user per work item). The reference itself
+// marks items in an array of per-item states (recfuse/reference/metrics/ranking.hpp); this is the
+// same contract on a user's own sorted ids, so a kernel can run one user per thread with no scratch
+// but a copy of the CSR column ids:
 //
 // - evaluate_sorted_user sorts the user's relevant ids in place (heap sort) and looks every
 //   recommendation up there (binary search, O(|R| log |R| + k log |R|)); hit[] marks a sorted

@@ -3,10 +3,11 @@
 // views' memory space is the policy's (host for cpp/omp/tbb, device for cuda).
 //
 // - standard_scaler_fit_kernel (fit, partial_fit's batch): one thrust::for_each item per (block of
-//   rows, column) (detail::row_blocks) computes the block's mean and m2 exactly as the reference
-//   does for a whole column (shift by the block's first row, corrected two-pass, in double); a
-//   second for_each over columns merges the blocks in block order by Chan's update. With one
-//   block per column (few rows, or many columns) the result is the reference's, bit for bit;
+//   rows, column) (detail::row_blocks) computes the block's mean and m2 with the reference's own
+//   routine (reference_backend::detail::moments, device-callable: shift by the block's first row,
+//   corrected two-pass, in double); a second for_each over columns merges the blocks in block
+//   order by the shared Chan update (recfuse::detail::chan_merge, scale/detail/checks.hpp). With
+//   one block per column (few rows, or many columns) the result is the reference's, bit for bit;
 //   otherwise it differs by the rounding of the merges, a few double epsilons of m2.
 // - scaler_transform_kernel (transform / inverse_transform of both scalers): one item per element,
 //   out = x * mul + add in double rounded to T once, as the reference (under nvcc the device code
@@ -18,6 +19,7 @@
 
 #include "recfuse/core/errors.hpp"
 #include "recfuse/reference/scale/standard_scaler.hpp"
+#include "recfuse/scale/detail/checks.hpp"
 #include "recfuse/scale/standard_scaler.hpp"
 #include "recfuse/thrust/detail/buffer.hpp"
 #include "recfuse/thrust/policy.hpp"
@@ -27,7 +29,8 @@ namespace recfuse::thrust_backend {
 namespace detail {
 
 // Mean and m2 of column k % cols over the rows of block k / cols, written at k: the reference's
-// moments (reference_backend::detail::moments) restricted to the block.
+// moments (reference_backend::detail::moments, shared and device-callable) run on the block as a
+// one-column matrix.
 template <class T>
 struct block_moments {
   const T* x;
@@ -43,26 +46,16 @@ struct block_moments {
     const index_t j = k - b * cols;
     const index_t begin = block_begin(b, rows_per_block);
     const index_t end = block_end(b, rows_per_block, rows);
-    const T* column = x + j;
-    const double first = static_cast<double>(column[begin * stride]);
-    double s = 0.0;
-    for (index_t i = begin; i < end; ++i) s += static_cast<double>(column[i * stride]) - first;
-    const double n = static_cast<double>(end - begin);
-    const double m = first + s / n;
-    double sum_d = 0.0, sum_d2 = 0.0;
-    for (index_t i = begin; i < end; ++i) {
-      const double d = static_cast<double>(column[i * stride]) - m;
-      sum_d += d;
-      sum_d2 += d * d;
-    }
-    const double v = sum_d2 - sum_d * sum_d / n;
-    m2[k] = 0.0 < v ? v : 0.0;  // as std::max(0.0, v): NaN gives 0 (the mean is NaN then)
-    mean[k] = m + sum_d / n;
+    double m = 0.0, v = 0.0, sum_d = 0.0;  // locals: registers, not global memory, on a GPU
+    ::recfuse::reference_backend::detail::moments(x + begin * stride + j, stride, end - begin,
+                                                  index_t{1}, &m, &v, &sum_d);
+    mean[k] = m;
+    m2[k] = v;
   }
 };
 
-// Column j's blocks (at b * cols + j) merged in block order by Chan, Golub and LeVeque's update,
-// the formula of recfuse::detail::chan_merge (which is host-only, so it is written out here).
+// Column j's blocks (at b * cols + j) merged in block order by Chan, Golub and LeVeque's update
+// (recfuse::detail::chan_merge, shared and device-callable).
 struct merge_moments {
   const double* block_mean;
   const double* block_m2;
@@ -79,12 +72,9 @@ struct merge_moments {
     for (index_t b = 1; b < blocks; ++b) {
       const double n_b =
           static_cast<double>(block_end(b, rows_per_block, rows) - block_begin(b, rows_per_block));
-      const double n = n_a + n_b;
-      const double delta = block_mean[b * cols + j] - mean_a;
-      const double w = n_b / n;
-      mean_a += delta * w;
-      m2_a += block_m2[b * cols + j] + delta * delta * n_a * w;
-      n_a = n;
+      ::recfuse::detail::chan_merge(n_a, mean_a, m2_a, n_b, block_mean[b * cols + j],
+                                    block_m2[b * cols + j]);
+      n_a += n_b;
     }
     mean[j] = mean_a;
     m2[j] = m2_a;
