@@ -36,6 +36,7 @@
 #include "recfuse/kokkos/detail/range.hpp"
 #include "recfuse/kokkos/policy.hpp"
 #include "recfuse/nn/gemm.hpp"
+#include "recfuse/reference/nn/detail/gemm_parts.hpp"
 
 // GCC (host code only): keep the micro-kernel's column loop a loop for the vectoriser. Left to
 // itself GCC unrolls short ones completely and then vectorises some tile shapes badly (6 x 16
@@ -50,29 +51,13 @@
 namespace recfuse::kokkos_backend {
 namespace detail {
 
-// op(a) and op(b) as raw pointers: element (i, p) of op(a) is a[i * a_row + p * a_col].
-template <class T>
-struct gemm_operands {
-  const T* a;
-  index_t a_row, a_col;
-  const T* b;
-  index_t b_row, b_col;  // element (p, j) of op(b) is b[p * b_row + j * b_col]
-  index_t m, n, inner;
-};
-
-template <class T>
-gemm_operands<T> make_gemm_operands(bool trans_a, bool trans_b, const T* a, index_t lda, const T* b,
-                                    index_t ldb, index_t m, index_t n, index_t inner) {
-  return {a,
-          trans_a ? index_t{1} : lda,
-          trans_a ? lda : index_t{1},
-          b,
-          trans_b ? index_t{1} : ldb,
-          trans_b ? ldb : index_t{1},
-          m,
-          n,
-          inner};
-}
+// The operands and the epilogues are shared with the Thrust GEMM
+// (recfuse/reference/nn/detail/gemm_parts.hpp).
+using ::recfuse::detail::dense_backward_input_epilogue;
+using ::recfuse::detail::dense_forward_epilogue;
+using ::recfuse::detail::gemm_operands;
+using ::recfuse::detail::gemm_scale_epilogue;
+using ::recfuse::detail::make_gemm_operands;
 
 // Tile sizes: mr x nr micro-tiles (registers), mc x nc tiles of c per team, kc inner indices per
 // packed block, in scratch level `level`, teams of `team` threads (0: Kokkos::AUTO). mc is a
@@ -111,20 +96,6 @@ template <class ExecSpace, class T>
 using default_gemm_tiling =
     std::conditional_t<Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible,
                        host_gemm_tiling<T>, device_gemm_tiling<T>>;
-
-// c = alpha * acc + beta * c in double, rounded to T once (the reference's epilogue).
-template <class T>
-struct gemm_scale_epilogue {
-  T* c;
-  index_t ldc;
-  double alpha, beta;
-  bool read_c;  // false when beta == 0: c is overwritten unread
-  KOKKOS_INLINE_FUNCTION void operator()(index_t i, index_t j, T acc) const {
-    T& out = c[i * ldc + j];
-    const double prior = read_c ? beta * static_cast<double>(out) : 0.0;
-    out = static_cast<T>(alpha * static_cast<double>(acc) + prior);
-  }
-};
 
 // Runs the tiled product over all of c (m x n), handing each entry's sum to the epilogue
 // ep(i, j, sum); Tiling is a gemm_tiling, team_size 0 means the tiling's (the tests ask for

@@ -27,31 +27,6 @@
 namespace recfuse::kokkos_backend {
 namespace detail {
 
-// y(i, j) = act(acc + bias[j]).
-template <class T>
-struct dense_forward_epilogue {
-  T* y;
-  index_t ldy;
-  const T* bias;
-  nn::activation act;
-  KOKKOS_INLINE_FUNCTION void operator()(index_t i, index_t j, T acc) const {
-    y[i * ldy + j] = nn::activate(act, static_cast<T>(acc + bias[j]));
-  }
-};
-
-// out(i, j) = acc * act'(y(i, j)).
-template <class T>
-struct dense_backward_input_epilogue {
-  T* out;
-  index_t ldo;
-  const T* y;
-  index_t ldy;
-  nn::activation act;
-  KOKKOS_INLINE_FUNCTION void operator()(index_t i, index_t j, T acc) const {
-    out[i * ldo + j] = nn::activation_backprop(act, y[i * ldy + j], acc);
-  }
-};
-
 // Columns per work item of column_sums_kernel.
 template <class ExecSpace>
 inline constexpr index_t column_block =

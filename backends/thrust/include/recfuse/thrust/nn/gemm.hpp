@@ -16,6 +16,7 @@
 #include "recfuse/core/config.hpp"
 #include "recfuse/core/views.hpp"
 #include "recfuse/nn/gemm.hpp"
+#include "recfuse/reference/nn/detail/gemm_parts.hpp"
 #include "recfuse/thrust/policy.hpp"
 
 namespace recfuse::thrust_backend {
@@ -24,43 +25,13 @@ namespace detail {
 inline constexpr index_t gemm_tile_rows = 4;
 inline constexpr index_t gemm_tile_cols = 4;
 
-// op(a) and op(b) as raw pointers: element (i, p) of op(a) is a[i * a_row + p * a_col].
-template <class T>
-struct gemm_operands {
-  const T* a;
-  index_t a_row, a_col;
-  const T* b;
-  index_t b_row, b_col;  // element (p, j) of op(b) is b[p * b_row + j * b_col]
-  index_t m, n, inner;
-};
-
-template <class T>
-gemm_operands<T> make_gemm_operands(bool trans_a, bool trans_b, const T* a, index_t lda, const T* b,
-                                    index_t ldb, index_t m, index_t n, index_t inner) {
-  return {a,
-          trans_a ? index_t{1} : lda,
-          trans_a ? lda : index_t{1},
-          b,
-          trans_b ? index_t{1} : ldb,
-          trans_b ? ldb : index_t{1},
-          m,
-          n,
-          inner};
-}
-
-// c = alpha * acc + beta * c, rounded to T once (the reference's epilogue).
-template <class T>
-struct gemm_scale_epilogue {
-  T* c;
-  index_t ldc;
-  double alpha, beta;
-  bool read_c;  // false when beta == 0: c is overwritten unread
-  RECFUSE_HOST_DEVICE void operator()(index_t i, index_t j, double acc) const {
-    T& out = c[i * ldc + j];
-    const double prior = read_c ? beta * static_cast<double>(out) : 0.0;
-    out = static_cast<T>(alpha * acc + prior);
-  }
-};
+// The operands and the epilogues are shared with the Kokkos GEMM
+// (recfuse/reference/nn/detail/gemm_parts.hpp).
+using ::recfuse::detail::dense_backward_input_epilogue;
+using ::recfuse::detail::dense_forward_epilogue;
+using ::recfuse::detail::gemm_operands;
+using ::recfuse::detail::gemm_scale_epilogue;
+using ::recfuse::detail::make_gemm_operands;
 
 // Computes one tile of op(a) op(b) and hands each entry's double sum to the epilogue.
 template <class T, class Epilogue>

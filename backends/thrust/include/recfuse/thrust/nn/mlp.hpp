@@ -26,31 +26,6 @@
 namespace recfuse::thrust_backend {
 namespace detail {
 
-// y(i, j) = act(T(acc) + bias[j]).
-template <class T>
-struct dense_forward_epilogue {
-  T* y;
-  index_t ldy;
-  const T* bias;
-  nn::activation act;
-  RECFUSE_HOST_DEVICE void operator()(index_t i, index_t j, double acc) const {
-    y[i * ldy + j] = nn::activate(act, static_cast<T>(static_cast<T>(acc) + bias[j]));
-  }
-};
-
-// out(i, j) = T(acc) * act'(y(i, j)).
-template <class T>
-struct dense_backward_input_epilogue {
-  T* out;
-  index_t ldo;
-  const T* y;
-  index_t ldy;
-  nn::activation act;
-  RECFUSE_HOST_DEVICE void operator()(index_t i, index_t j, double acc) const {
-    out[i * ldo + j] = nn::activation_backprop(act, y[i * ldy + j], static_cast<T>(acc));
-  }
-};
-
 template <class T>
 struct activation_backward_entry {
   const T* y;
