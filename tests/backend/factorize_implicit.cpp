@@ -22,6 +22,8 @@
 #include "test_support.hpp"
 #if defined(RECFUSE_TEST_BACKEND_XSIMD)
 #include "recfuse/xsimd/factorize/implicit_als.hpp"
+#elif defined(RECFUSE_TEST_BACKEND_KOKKOS)
+#include "recfuse/kokkos/factorize/implicit_als.hpp"
 #endif
 #if defined(RECFUSE_TEST_BACKEND_THRUST) && defined(_OPENMP)
 #include <omp.h>
@@ -311,6 +313,132 @@ TEMPLATE_TEST_CASE("implicit ALS Thrust: thread count and the first failing list
   rows = {399, 250, 120};
   REQUIRE_THROWS_MATCHES(refit_users(policy, m, d.view(), cview(rows), o), value_error,
                          test::what_is(Catch::Contains("system of user 120 is not")));
+}
+#endif
+
+#if defined(RECFUSE_TEST_BACKEND_KOKKOS)
+TEMPLATE_TEST_CASE("implicit ALS Kokkos: thread count and the first failing row",
+                   "[factorize][implicit][kokkos]", float, double) {
+  const auto policy = test::backend_policy();
+  const auto d = random_interactions<TestType>(400, 300, 120, 8);
+#if defined(KOKKOS_ENABLE_SERIAL)
+  // Each row is solved by one thread in the reference's order and the gramian's chunks are fixed
+  // by n and k, so the model must be bit-identical on any space, thread count and team size: the
+  // OpenMP program (2 threads, and 1 in the _1thread rerun) against Kokkos::Serial.
+  const exec::kokkos<Kokkos::Serial> serial;
+  for (auto solver : {implicit_solver::conjugate_gradient, implicit_solver::cholesky}) {
+    CAPTURE(static_cast<int>(solver));
+    implicit_als_options o;
+    o.factors = 17;
+    o.iterations = 2;
+    o.regularization = 1;
+    o.solver = solver;
+    const auto one = fit_implicit_als(serial, d.view(), o);
+    const auto many = fit_implicit_als(policy, d.view(), o);
+    CHECK(many.user_factors == one.user_factors);
+    CHECK(many.item_factors == one.item_factors);
+  }
+  for (index_t n : {5000, 70000}) {  // one chunk and up to 256 chunks of rows
+    const auto big = test::random_vector<TestType>(n * 9, 4 + n);
+    const matrix_view<const TestType> f(big.data(), n, 9);
+    CHECK(gramian(policy, f) == gramian(serial, f));
+  }
+#endif
+  // Zero factors and no regularization: every row with entries fails. The smallest failing row
+  // (user 1: user 0 has no entries), however the threads' failures interleave.
+  const auto many_users = random_interactions<TestType>(3000, 300, 24, 2);
+  implicit_als_options o;
+  o.factors = 5;
+  o.iterations = 1;
+  o.regularization = 0;
+  o.init_scale = 0;
+  o.solver = implicit_solver::cholesky;
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    CAPTURE(repeat);
+    REQUIRE_THROWS_MATCHES(fit_implicit_als(policy, many_users.view(), o), value_error,
+                           test::what_is(Catch::Contains("recfuse::fit_implicit_als") &&
+                                         Catch::Contains("system of user 1 is not")));
+  }
+  // refit over a list whose rows all fail: the smallest listed row, as the reference reports.
+  auto m = fit_implicit_als(policy, d.view(), implicit_als_options{.factors = 5, .iterations = 1});
+  std::fill(m.item_factors.begin(), m.item_factors.end(), TestType(0));
+  std::vector<std::int32_t> rows;
+  for (std::int32_t u = 399; u >= 70; --u) rows.push_back(u);
+  REQUIRE_THROWS_MATCHES(refit_users(policy, m, d.view(), cview(rows), o), value_error,
+                         test::what_is(Catch::Contains("recfuse::refit_users") &&
+                                       Catch::Contains("system of user 70 is not")));
+  rows = {399, 250, 120};  // a short list of large ids
+  REQUIRE_THROWS_MATCHES(refit_users(policy, m, d.view(), cview(rows), o), value_error,
+                         test::what_is(Catch::Contains("system of user 120 is not")));
+}
+
+TEMPLATE_TEST_CASE("implicit ALS Kokkos: row work areas in scratch or in global memory",
+                   "[factorize][implicit][kokkos]", float, double) {
+  // The row solves put each row's work area in per-thread scratch (level 0, or level 1 for large
+  // k) or, when a team's areas fit in neither, in global memory in launches of a bounded number
+  // of rows. Force the global path with launches of 1 and 3 rows: the same bits as the default
+  // path, and across launches the smallest failing row.
+  namespace ials = kokkos_backend::detail::ials;
+  const auto policy = test::backend_policy();
+  using policy_type = std::remove_cvref_t<decltype(policy)>;
+  using space = typename policy_type::execution_space;
+  const auto d = random_interactions<TestType>(60, 50, 30, 5);
+  const auto by_user = to_csr(d.view());
+  std::vector<std::int32_t> rows;  // every other user, increasing
+  for (std::int32_t u = 0; u < 60; u += 2) rows.push_back(u);
+  const auto count = static_cast<index_t>(rows.size());
+  for (index_t k : {3, 17, 64}) {
+    const auto y = test::random_vector<TestType>(d.items * k, 11 + k, -0.5, 0.5);
+    const matrix_view<const TestType> fixed(y.data(), d.items, k);
+    const auto gram = gramian(exec::reference{}, fixed);
+    const auto start = test::random_vector<TestType>(d.users * k, 13 + k, -0.2, 0.2);
+    for (auto solver : {implicit_solver::conjugate_gradient, implicit_solver::cholesky}) {
+      implicit_als_options o;
+      o.regularization = 0.5;
+      o.alpha = 2;
+      o.solver = solver;
+      auto want = start;
+      const index_t failed = fit_implicit_als_kernel(policy, by_user.view(), fixed, gram.data(),
+                                                     matrix_view<TestType>(want.data(), d.users, k),
+                                                     rows.data(), count, o);
+      CHECK(failed == -1);
+      const index_t per_row =
+          reference_backend::detail::implicit_row_scratch(k, solver == implicit_solver::cholesky);
+      for (index_t launch_rows : {1, 3}) {
+        CAPTURE(k, static_cast<int>(solver), launch_rows);
+        auto got = start;
+        auto f = ials::make_solve_rows<space>(fixed, gram.data(), o);
+        f.offsets = by_user.offsets.data();
+        f.indices = by_user.indices.data();
+        f.values = by_user.values.data();
+        f.target = got.data();
+        f.target_stride = k;
+        f.rows = rows.data();
+        CHECK(ials::run_solve_rows(policy, f, count,
+                                   ials::row_scratch_limits{0, launch_rows * per_row}) == -1);
+        CHECK(got == want);
+        // No regularization and zero factors: every listed row with entries fails (the first
+        // listed, user 0, has none), in every launch.
+        if (solver == implicit_solver::cholesky) {
+          const std::vector<TestType> zero(y.size(), TestType(0));
+          const std::vector<TestType> zero_gram(gram.size(), TestType(0));
+          o.regularization = 0;
+          auto g = ials::make_solve_rows<space>(
+              matrix_view<const TestType>(zero.data(), d.items, k), zero_gram.data(), o);
+          g.offsets = f.offsets;
+          g.indices = f.indices;
+          g.values = f.values;
+          g.target = got.data();
+          g.target_stride = k;
+          g.rows = rows.data();
+          CHECK(ials::run_solve_rows(policy, g, count,
+                                     ials::row_scratch_limits{0, launch_rows * per_row}) == 2);
+          CHECK(ials::run_solve_rows(policy, g, count) == 2);
+          o.regularization = 0.5;
+        }
+      }
+    }
+  }
 }
 #endif
 
