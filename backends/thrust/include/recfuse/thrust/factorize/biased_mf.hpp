@@ -8,12 +8,17 @@
 //   as one thrust::for_each over b (DSGD / FPSGD); each tile runs its ratings in the schedule's
 //   order, with the reference's update in T in the same operation order. So the model is the
 //   reference's up to floating-point contraction (FMA) and never depends on the thread count.
-// - ALS and refit: one thrust::for_each over the rows (users, then items); each row builds its
-//   (k + 1) x (k + 1) normal equations in double in its entry order and solves them by Cholesky
-//   on its own slice of one scratch buffer, as the reference does (rows are run in chunks so
-//   the scratch stays under als_scratch_doubles).
-// - predict: one thrust::for_each over the pairs, the sum in double as biased_mf_model::predict.
+// - ALS and refit: one thrust::for_each over the rows (users, then items); each row runs the
+//   reference's row solve (::recfuse::detail::bmf::als_solve_row_with_scratch: its
+//   (k + 1) x (k + 1) normal equations in double in its entry order, the ridge and the jitter
+//   retry, Cholesky) on its own slice of one scratch buffer (rows are run in chunks so the
+//   scratch stays under als_scratch_doubles).
+// - predict: one thrust::for_each over the pairs, the model's own clipped prediction
+//   (::recfuse::detail::bmf::model_arrays::predict, the sum in double).
 // - fold_in_user: one row's solve, on the policy's system.
+// The row solve and the prediction are the reference's code (recfuse/reference/factorize/
+// biased_mf.hpp and recfuse/factorize/model.hpp, host and device code), shared with the Kokkos
+// backend.
 //
 // Memory: models and interactions_view are host objects. On host systems (cpp, omp, tbb) the
 // kernels work on them in place; on CUDA the fits and refit copy the data and the model to the
@@ -30,7 +35,6 @@
 #include <thrust/iterator/counting_iterator.h>
 
 #include "recfuse/factorize/biased_mf.hpp"
-#include "recfuse/reference/detail/dense.hpp"
 #include "recfuse/reference/factorize/biased_mf.hpp"
 #include "recfuse/thrust/detail/buffer.hpp"
 #include "recfuse/thrust/policy.hpp"
@@ -106,81 +110,28 @@ struct sgd_round {
   }
 };
 
-// The reference's Cholesky solve (recfuse/reference/detail/dense.hpp), host and device code; the
-// implicit and explain kernels call it through this name too.
-using ::recfuse::detail::cholesky_solve;
-
-// One side being solved for (factors, bias) against the other side's fixed parameters, the
-// CSR of its ratings, and the rows to solve (all when rows is null).
+// One side being solved for (side.factors, side.bias) against the other side's fixed
+// parameters, the CSR of its ratings, and the rows to solve (all when rows is null). Each
+// position runs the reference's row solve (::recfuse::detail::bmf::als_solve_row_with_scratch,
+// host and device code) on its own slice of the scratch.
 template <class T>
 struct als_rows {
-  T* factors;
-  T* bias;
-  const T* other_factors;
-  const T* other_bias;
-  index_t k;
-  T mu;
+  ::recfuse::detail::bmf::als_side<T> side;
   const index_t* offsets;
   const std::int32_t* indices;
   const T* values;
   const std::int32_t* rows;
   index_t first;    // the chunk's first position in rows (or the first row)
-  double* scratch;  // (k + 1)^2 + (k + 1) doubles per position in the chunk
-  double reg_bias, reg_factor, jitter;
-
-  // The normal equations of the row's n ratings: lower triangle of a (m x m) and b.
-  RECFUSE_HOST_DEVICE void build(const std::int32_t* ids, const T* vals, index_t n, double* a,
-                                 double* b) const {
-    const index_t m = k + 1;
-    for (index_t j = 0; j < m * m; ++j) a[j] = 0.0;
-    for (index_t j = 0; j < m; ++j) b[j] = 0.0;
-    for (index_t j = 0; j < n; ++j) {
-      const T* q = other_factors + static_cast<index_t>(ids[j]) * k;
-      const double y = static_cast<double>(vals[j]) - static_cast<double>(mu) -
-                       static_cast<double>(other_bias[ids[j]]);
-      for (index_t r = 0; r < m; ++r) {
-        const double xr = r == 0 ? 1.0 : static_cast<double>(q[r - 1]);
-        b[r] += xr * y;
-        for (index_t c = 0; c <= r; ++c) {
-          a[r * m + c] += xr * (c == 0 ? 1.0 : static_cast<double>(q[c - 1]));
-        }
-      }
-    }
-  }
-
-  // ::recfuse::detail::bmf::add_ridge.
-  RECFUSE_HOST_DEVICE void add_ridge(double* a, index_t n, double jit) const {
-    const index_t m = k + 1;
-    double extra = 0.0;
-    if (jit > 0.0) {
-      double trace = 0.0;
-      for (index_t j = 0; j < m; ++j) trace += a[j * m + j];
-      extra = jit * (1.0 + trace / static_cast<double>(m));
-    }
-    a[0] += reg_bias * static_cast<double>(n) + extra;
-    for (index_t j = 1; j < m; ++j) a[j * m + j] += reg_factor * static_cast<double>(n) + extra;
-  }
+  double* scratch;  // per_row doubles per position in the chunk
+  index_t per_row;  // ::recfuse::detail::bmf::als_row_scratch(k)
+  double reg_bias, reg_factor;
 
   RECFUSE_HOST_DEVICE void operator()(index_t j) const {
-    const index_t m = k + 1;
     const index_t r = rows ? static_cast<index_t>(rows[first + j]) : first + j;
-    double* a = scratch + j * (m * m + m);
-    double* b = a + m * m;
     const index_t begin = offsets[r];
-    const index_t n = offsets[r + 1] - begin;
-    bool ok = false;
-    if (n > 0) {
-      build(indices + begin, values + begin, n, a, b);
-      add_ridge(a, n, 0.0);
-      ok = cholesky_solve(a, b, m);
-      if (!ok) {
-        build(indices + begin, values + begin, n, a, b);
-        add_ridge(a, n, jitter);
-        ok = cholesky_solve(a, b, m);
-      }
-    }
-    bias[r] = ok ? static_cast<T>(b[0]) : T(0);
-    for (index_t f = 0; f < k; ++f) factors[r * k + f] = ok ? static_cast<T>(b[f + 1]) : T(0);
+    ::recfuse::detail::bmf::als_solve_row_with_scratch(
+        side, indices + begin, values + begin, offsets[r + 1] - begin, reg_bias, reg_factor,
+        side.factors + r * side.k, side.bias + r, scratch + j * per_row);
   }
 };
 
@@ -193,12 +144,10 @@ inline constexpr index_t als_scratch_doubles = index_t{1} << 23;
 template <class System, class T>
 void solve_rows(const policy<System>& p, als_rows<T> rs, index_t count) {
   if (count == 0) return;
-  const index_t m = rs.k + 1;
-  const index_t per_row = m * m + m;
-  const index_t chunk = std::min(count, std::max<index_t>(1, als_scratch_doubles / per_row));
-  buffer<System, double> scratch(static_cast<std::size_t>(chunk * per_row));
+  rs.per_row = ::recfuse::detail::bmf::als_row_scratch(rs.side.k);
+  const index_t chunk = std::min(count, std::max<index_t>(1, als_scratch_doubles / rs.per_row));
+  buffer<System, double> scratch(static_cast<std::size_t>(chunk * rs.per_row));
   rs.scratch = raw(scratch);
-  rs.jitter = ::recfuse::detail::bmf::ridge_jitter;
   for (index_t first = 0; first < count; first += chunk) {
     rs.first = first;
     ::thrust::for_each(p.thrust_policy(), ::thrust::counting_iterator<index_t>(0),
@@ -242,12 +191,12 @@ als_rows<T> make_rows(const staged_model<System, T>& sm, const biased_mf_model<T
                       double reg_factor) {
   const bool users = sd == side::users;
   als_rows<T> rs{};
-  rs.factors = users ? sm.user_factors.get() : sm.item_factors.get();
-  rs.bias = users ? sm.user_bias.get() : sm.item_bias.get();
-  rs.other_factors = users ? sm.item_factors.get() : sm.user_factors.get();
-  rs.other_bias = users ? sm.item_bias.get() : sm.user_bias.get();
-  rs.k = m.factors;
-  rs.mu = m.global_mean;
+  rs.side = {users ? sm.user_factors.get() : sm.item_factors.get(),
+             users ? sm.user_bias.get() : sm.item_bias.get(),
+             users ? sm.item_factors.get() : sm.user_factors.get(),
+             users ? sm.item_bias.get() : sm.user_bias.get(),
+             m.factors,
+             m.global_mean};
   rs.offsets = csr.offsets.get();
   rs.indices = csr.indices.get();
   rs.values = csr.values.get();
@@ -257,35 +206,17 @@ als_rows<T> make_rows(const staged_model<System, T>& sm, const biased_mf_model<T
   return rs;
 }
 
-// One clipped prediction per pair, as biased_mf_model::predict.
+// One clipped prediction per pair: the model's own predict (::recfuse::detail::bmf::model_arrays,
+// host and device code), on arrays in the policy's memory.
 template <class T>
 struct predict_pairs {
+  ::recfuse::detail::bmf::model_arrays<T> model;
   const std::int32_t* users;
   const std::int32_t* items;
   T* out;
-  const T* user_factors;
-  const T* item_factors;
-  const T* user_bias;
-  const T* item_bias;
-  index_t n_users, n_items, k;
-  T mu, lo, hi;
 
   RECFUSE_HOST_DEVICE void operator()(index_t j) const {
-    const index_t u = users[j];
-    const index_t i = items[j];
-    const bool known_u = u >= 0 && u < n_users;
-    const bool known_i = i >= 0 && i < n_items;
-    double s = mu;
-    if (known_u) s += user_bias[u];
-    if (known_i) s += item_bias[i];
-    if (known_u && known_i) {
-      const T* p = user_factors + u * k;
-      const T* q = item_factors + i * k;
-      for (index_t f = 0; f < k; ++f) s += static_cast<double>(p[f]) * q[f];
-    }
-    if (s < lo) s = lo;
-    if (s > hi) s = hi;
-    out[j] = static_cast<T>(s);
+    out[j] = model.predict(users[j], items[j]);
   }
 };
 
@@ -377,12 +308,8 @@ T fold_in_user_kernel(const policy<System>& p, const biased_mf_model<T>& m,
   const bmf::staged<System, const index_t> offsets(host_offsets, 2);
   detail::buffer<System, T> bias(1);
   bmf::als_rows<T> rs{};
-  rs.factors = factors_out.data();
-  rs.bias = detail::raw(bias);
-  rs.other_factors = item_factors.get();
-  rs.other_bias = item_bias.get();
-  rs.k = m.factors;
-  rs.mu = m.global_mean;
+  rs.side = {factors_out.data(), detail::raw(bias), item_factors.get(),
+             item_bias.get(),    m.factors,         m.global_mean};
   rs.offsets = offsets.get();
   rs.indices = items.data();
   rs.values = ratings.data();
@@ -405,9 +332,11 @@ void predict_kernel(const policy<System>& p, const biased_mf_model<T>& m,
   const auto itf = bmf::stage_const<System>(m.item_factors);
   const auto ub = bmf::stage_const<System>(m.user_bias);
   const auto ib = bmf::stage_const<System>(m.item_bias);
-  const bmf::predict_pairs<T> op{users.data(),  items.data(), out.data(),  uf.get(), itf.get(),
-                                 ub.get(),      ib.get(),     m.users,     m.items,  m.factors,
-                                 m.global_mean, m.min_rating, m.max_rating};
+  const bmf::predict_pairs<T> op{{uf.get(), itf.get(), ub.get(), ib.get(), m.users, m.items,
+                                  m.factors, m.global_mean, m.min_rating, m.max_rating},
+                                 users.data(),
+                                 items.data(),
+                                 out.data()};
   ::thrust::for_each(p.thrust_policy(), ::thrust::counting_iterator<index_t>(0),
                      ::thrust::counting_iterator<index_t>(out.size()), op);
 }

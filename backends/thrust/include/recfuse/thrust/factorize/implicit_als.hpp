@@ -6,7 +6,9 @@
 //   triangle) pairs, each summing its chunk's products in row order; a second over the entries
 //   adds the chunks' partials in chunk order and writes both triangles (so the result is exactly
 //   symmetric). Chunks are set by n and k only: the result never depends on the thread count,
-//   and with n <= 1024 rows it is the reference's sum, term for term.
+//   and with n <= 1024 rows it is the reference's sum, term for term. The chunk code is shared
+//   with the Kokkos backend: ::recfuse::detail::gram (recfuse/reference/factorize/detail/
+//   gram_chunks.hpp).
 // - fit_implicit_als_kernel: one thrust::for_each over the listed rows (in chunks whose double
 //   scratch stays under 64 MiB), one functor call per row, each on its own slice of the scratch,
 //   running the reference's own row solve (reference_backend::detail::implicit_solve_row, host
@@ -35,60 +37,30 @@
 #include <thrust/reduce.h>
 
 #include "recfuse/factorize/implicit_als.hpp"
-#include "recfuse/reference/factorize/implicit_als.hpp"  // the row solve, host and device
+#include "recfuse/reference/factorize/detail/gram_chunks.hpp"  // the gramian's chunks
+#include "recfuse/reference/factorize/implicit_als.hpp"        // the row solve, host and device
 #include "recfuse/thrust/detail/buffer.hpp"
 #include "recfuse/thrust/policy.hpp"
 
 namespace recfuse::thrust_backend {
 namespace detail::ials {
 
-// Rows of one gramian chunk (at least): up to this many rows the sum is the reference's.
-inline constexpr index_t gram_chunk_rows = 1024;
-// Chunks of a gramian at most, and doubles of row-solve scratch per launch at most (64 MiB).
-inline constexpr index_t gram_max_chunks = 256;
+// Doubles of row-solve scratch per launch at most (64 MiB).
 inline constexpr index_t solve_scratch_doubles = index_t{1} << 23;
 
-// partial[c * k * k + j * k + l] = sum over chunk c's rows of f_j f_l, for l >= j.
+// The gramian's two launches over ::recfuse::detail::gram::chunked (the shared chunk code,
+// recfuse/reference/factorize/detail/gram_chunks.hpp).
 template <class T>
 struct gram_partials {
-  const T* f;
-  index_t stride, n, k, chunk_rows;
-  double* partial;
-
-  RECFUSE_HOST_DEVICE void operator()(index_t t) const {
-    const index_t kk = k * k;
-    const index_t c = t / kk;
-    const index_t e = t - c * kk;
-    const index_t j = e / k;
-    const index_t l = e - j * k;
-    if (l < j) return;
-    const index_t begin = c * chunk_rows;
-    const index_t end = begin + chunk_rows < n ? begin + chunk_rows : n;
-    double s = 0.0;
-    for (index_t i = begin; i < end; ++i) {
-      const T* row = f + i * stride;
-      s += static_cast<double>(row[j]) * static_cast<double>(row[l]);
-    }
-    partial[t] = s;
-  }
+  ::recfuse::detail::gram::chunked<T> g;
+  RECFUSE_HOST_DEVICE void operator()(index_t t) const { g.partial_sum(t); }
 };
 
-// out[j][l] = out[l][j] = the chunks' partials of (j, l), l >= j, added in chunk order.
 template <class T>
 struct gram_combine {
-  const double* partial;
-  index_t chunks, k;
+  ::recfuse::detail::gram::chunked<T> g;
   T* out;
-
-  RECFUSE_HOST_DEVICE void operator()(index_t e) const {
-    const index_t j = e / k;
-    const index_t l = e - j * k;
-    if (l < j) return;
-    double s = 0.0;
-    for (index_t c = 0; c < chunks; ++c) s += partial[c * k * k + e];
-    out[j * k + l] = static_cast<T>(s);
-    out[l * k + j] = static_cast<T>(s);
-  }
+  RECFUSE_HOST_DEVICE void operator()(index_t e) const { g.combine(e, out); }
 };
 
 // One half sweep's row problem: rows (rows[first + j], or first + j when rows is null) of
@@ -182,19 +154,15 @@ void gramian_kernel(const policy<System>& p,
     ::thrust::fill_n(p.thrust_policy(), out, kk, T(0));
     return;
   }
-  // Chunks depend on n and k only, with at most about 64 MiB of double partials.
-  const index_t max_chunks = std::clamp<index_t>(
-      ials::solve_scratch_doubles / std::max<index_t>(1, kk), 1, ials::gram_max_chunks);
-  const index_t chunk_rows = std::max(ials::gram_chunk_rows, (n + max_chunks - 1) / max_chunks);
-  const index_t chunks = (n + chunk_rows - 1) / chunk_rows;
-  detail::buffer<System, double> partial(static_cast<std::size_t>(chunks * kk));
-  ::thrust::for_each(
-      p.thrust_policy(), ::thrust::counting_iterator<index_t>(0),
-      ::thrust::counting_iterator<index_t>(chunks * kk),
-      ials::gram_partials<T>{f.data(), f.stride(), n, k, chunk_rows, detail::raw(partial)});
+  auto g = ::recfuse::detail::gram::plan(f.data(), f.stride(), n, k);
+  detail::buffer<System, double> partial(static_cast<std::size_t>(g.partial_size()));
+  g.partial = detail::raw(partial);
   ::thrust::for_each(p.thrust_policy(), ::thrust::counting_iterator<index_t>(0),
-                     ::thrust::counting_iterator<index_t>(kk),
-                     ials::gram_combine<T>{detail::raw(partial), chunks, k, out});
+                     ::thrust::counting_iterator<index_t>(g.partial_size()),
+                     ials::gram_partials<T>{g});
+  ::thrust::for_each(p.thrust_policy(), ::thrust::counting_iterator<index_t>(0),
+                     ::thrust::counting_iterator<index_t>(g.entries()),
+                     ials::gram_combine<T>{g, out});
 }
 
 // Re-solves rows rows[0..count) (0..count when rows is null) of target, in parallel; -1 or the
