@@ -17,6 +17,10 @@
 #include "recfuse/xsimd/graph/aggregate.hpp"
 #include "recfuse/xsimd/graph/builders.hpp"
 #include "recfuse/xsimd/graph/sage.hpp"
+#elif defined(RECFUSE_TEST_BACKEND_KOKKOS)
+#include "recfuse/kokkos/graph/aggregate.hpp"
+#include "recfuse/kokkos/graph/builders.hpp"
+#include "recfuse/kokkos/graph/sage.hpp"
 #endif
 #include "test_support.hpp"
 
@@ -120,6 +124,11 @@ void compare_aggregate(const recfuse::csr_matrix<T>& g, index_t d, std::uint64_t
       CHECK(run_forward(recfuse::exec::xsimd{1}, g, x, d, o) == got);
       CHECK(run_backward(recfuse::exec::xsimd{1}, g, x, go, d, o) == bgot);
       CHECK(run_forward(recfuse::exec::xsimd{3}, g, x, d, o) == got);
+#elif defined(RECFUSE_TEST_BACKEND_KOKKOS) && defined(KOKKOS_ENABLE_SERIAL)
+      // Deterministic gathers: the same bits on Kokkos::Serial as on the tested space, whatever
+      // its thread count (the OpenMP program also runs with 1 thread).
+      CHECK(run_forward(recfuse::exec::kokkos<Kokkos::Serial>{}, g, x, d, o) == got);
+      CHECK(run_backward(recfuse::exec::kokkos<Kokkos::Serial>{}, g, x, go, d, o) == bgot);
 #endif
     }
   }
@@ -154,6 +163,28 @@ TEMPLATE_TEST_CASE("graph aggregate: backend vs reference", "[graph][backend]", 
     for (const index_t d : {9, 64, 65}) {
       CAPTURE(d);
       compare_aggregate(g, d, 100 + static_cast<std::uint64_t>(d));
+    }
+  }
+  SECTION("exact ties, signed zeros and NaN in x: max's tie rule, forward and backward") {
+    const auto g = random_graph<T>(200, 13, 30);
+    for (const index_t d : {5, 8, 13}) {
+      auto x = test::random_vector<T>(g.cols * d, 40 + static_cast<std::uint64_t>(d));
+      for (std::size_t k = 0; k < x.size(); ++k) {
+        x[k] = std::round(x[k] * T(2)) / T(2);  // a few levels: many exact ties
+        if (k % 53 == 0) x[k] = -T(0);
+        if (k % 97 == 0) x[k] = std::numeric_limits<T>::quiet_NaN();
+      }
+      const auto go = test::random_vector<T>(g.rows * d, 41);
+      for (const auto kind : {aggregation::max, aggregation::sum}) {
+        for (const bool weighted : {false, true}) {
+          CAPTURE(d, static_cast<int>(kind), weighted);
+          const recfuse::graph::aggregate_options o{kind, weighted};
+          const auto want = run_forward(ref, g, x, d, o);
+          check_close(run_forward(test::backend_policy(), g, x, d, o), want, want, 1e-5);
+          const auto bwant = run_backward(ref, g, x, go, d, o);
+          check_close(run_backward(test::backend_policy(), g, x, go, d, o), bwant, bwant, 1e-5);
+        }
+      }
     }
   }
   SECTION("strided views and NaN") {
@@ -291,3 +322,68 @@ TEMPLATE_TEST_CASE("sage_layer: backend vs reference", "[graph][backend]", float
       CHECK(xb[k] == Approx(xa[k]).epsilon(1e-3).margin(1e-4));
   }
 }
+
+#if defined(RECFUSE_TEST_BACKEND_KOKKOS)
+TEST_CASE("kokkos graph: segment sort and the transposed edge lists", "[graph][backend][kokkos]") {
+  namespace kd = recfuse::kokkos_backend::detail;
+  const auto p = test::backend_policy();
+  SECTION("sort_segments: empty, single, sorted, reversed and shuffled segments") {
+    std::mt19937_64 rng(77);
+    const std::vector<index_t> sizes = {0, 1, 2, 3, 0, 17, 1000, 4097, 5, 2};
+    std::vector<index_t> offsets{0}, values, want;
+    for (std::size_t s = 0; s < sizes.size(); ++s) {
+      std::vector<index_t> seg(static_cast<std::size_t>(sizes[s]));
+      for (std::size_t k = 0; k < seg.size(); ++k) seg[k] = static_cast<index_t>(rng() % 1000000);
+      auto sorted = seg;
+      std::sort(sorted.begin(), sorted.end());
+      if (s % 3 == 0) seg = sorted;
+      if (s % 3 == 1) std::reverse_copy(sorted.begin(), sorted.end(), seg.begin());
+      values.insert(values.end(), seg.begin(), seg.end());
+      want.insert(want.end(), sorted.begin(), sorted.end());
+      offsets.push_back(static_cast<index_t>(values.size()));
+    }
+    const auto segs = static_cast<index_t>(sizes.size());
+    auto off = kd::make_buffer<index_t>(p, "off", segs + 1);
+    auto val = kd::make_buffer<index_t>(p, "val", static_cast<index_t>(values.size()));
+    for (index_t k = 0; k <= segs; ++k) off(k) = offsets[static_cast<std::size_t>(k)];
+    for (std::size_t k = 0; k < values.size(); ++k) val(k) = values[k];
+    kd::sort_segments(p, off, val, segs);
+    p.instance.fence();
+    std::vector<index_t> got(values.size());
+    for (std::size_t k = 0; k < got.size(); ++k) got[k] = val(k);
+    CHECK(got == want);
+  }
+  SECTION("transpose_edges on a power-law graph and an empty one") {
+    for (const index_t n : {0, 1, 2000}) {
+      CAPTURE(n);
+      const auto g = n == 0 ? recfuse::csr_matrix<float>{} : random_graph<float>(n, 9);
+      const index_t rows = g.rows, cols = g.cols, nnz = g.nnz();
+      // Serial stable transpose: edges of each column in increasing id order.
+      std::vector<index_t> w_off(static_cast<std::size_t>(cols + 1), 0), w_edges, w_source;
+      for (const auto j : g.indices) ++w_off[static_cast<std::size_t>(j) + 1];
+      for (index_t j = 0; j < cols; ++j) w_off[j + 1] += w_off[j];
+      std::vector<index_t> next(w_off.begin(), w_off.end() - 1);
+      w_edges.resize(static_cast<std::size_t>(nnz));
+      w_source.resize(static_cast<std::size_t>(nnz));
+      for (index_t i = 0; i < rows; ++i) {
+        for (index_t e = g.offsets[i]; e < g.offsets[i + 1]; ++e) {
+          w_edges[static_cast<std::size_t>(next[g.indices[e]]++)] = e;
+          w_source[static_cast<std::size_t>(e)] = i;
+        }
+      }
+      const auto t = kd::transpose_edges(p, g.offsets.data(), g.indices.data(), rows, cols);
+      p.instance.fence();
+      REQUIRE(static_cast<index_t>(t.offsets.extent(0)) == cols + 1);
+      REQUIRE(static_cast<index_t>(t.edges.extent(0)) == nnz);
+      for (index_t j = 0; j <= cols; ++j) CHECK(t.offsets(j) == w_off[j]);
+      index_t bad = 0;
+      for (index_t k = 0; k < nnz; ++k) {
+        const index_t we = w_edges[static_cast<std::size_t>(k)];
+        bad += t.edges(k) != we;
+        bad += t.rows(k) != w_source[static_cast<std::size_t>(we)];
+      }
+      CHECK(bad == 0);
+    }
+  }
+}
+#endif

@@ -36,11 +36,14 @@
 // edge count across threads, vectorised over the features; its backward scatters with each
 // thread owning a range of destination rows. Results differ from the reference by rounding
 // only, and never depend on the thread count. Thrust gathers in double in the reference's order
-// (the backward over the transposed graph): the reference's results on the CPU systems.
+// (the backward over the transposed graph): the reference's results on the CPU systems. Kokkos
+// gathers the same way on any execution space (graph::detail::aggregate_gather and
+// aggregate_backward_gather; its transpose is built with atomics, then sorted): the reference's
+// results, the same bits whatever the space's thread count.
 //
-// Device data: with the Thrust CUDA policy the graph and the matrices are device views
-// (csr_view<T, Index, device_memory>, matrix_view<T, device_memory>). Only shapes are checked
-// then (and null offsets): the offsets, column ids and weights in device memory are not
+// Device data: with the Thrust CUDA policy (or a Kokkos device space) the graph and the matrices
+// are device views (csr_view<T, Index, device_memory>, matrix_view<T, device_memory>). Only shapes
+// are checked then (and null offsets): the offsets, column ids and weights in device memory are not
 // validated, so bad offsets or ids, null weights or non-finite mean/gcn weights are the caller's
 // to rule out.
 #pragma once

@@ -36,10 +36,11 @@
 // more than 2^31 - 1 nodes (shape_error).
 //
 // Backends: the xsimd builders split the rows over threads, the Thrust ones run rows in parallel
-// on the CPU systems and on the host (sequentially) under the CUDA policy: the builders take and
-// return host objects on every backend. Every backend returns the same graph
-// as the reference (bit for bit for the co-occurrence and attribute graphs; knn_graph follows
-// recfuse::topk_inner_product's contract).
+// on the CPU systems and on the host (sequentially) under the CUDA policy, the Kokkos ones run
+// chunks of rows in parallel on a host space and on Kokkos::DefaultHostExecutionSpace under a
+// device space: the builders take and return host objects on every backend. Every backend returns
+// the same graph as the reference (bit for bit for the co-occurrence and attribute graphs;
+// knn_graph follows recfuse::topk_inner_product's contract).
 #pragma once
 
 #include <algorithm>
