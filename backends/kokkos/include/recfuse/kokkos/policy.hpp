@@ -8,10 +8,12 @@
 // unless one is given, e.g. a Kokkos::Cuda on a stream) and the kernels run on that instance.
 // The memory the policy works on is host_memory when the space can access Kokkos::HostSpace
 // (Serial, OpenMP, Threads) and device_memory otherwise (Cuda, HIP, SYCL). The policy derives
-// from the reference policy: a function without a Kokkos kernel runs the reference kernel on
-// host views. In this release the Kokkos kernels are rmse and mae (recfuse/kokkos/metrics/
-// error.hpp), listed in native_kernels for every space: with a device space (Cuda) and host
-// views, rmse and mae do not compile (RECFUSE_CHECK_NATIVE) rather than run on the host.
+// from the reference policy, but every kernel of the library has a Kokkos version
+// (recfuse/kokkos/<family>/<file>.hpp, generic over the execution space), listed in
+// native_kernels for every space: a call never falls back to the reference (RECFUSE_CHECK_NATIVE),
+// so with a device space host views do not compile rather than run on the host. Tested on the
+// Serial and OpenMP spaces of Kokkos 4.6.01; the device spaces are written for but untested
+// (docs/backends.md, "Kokkos").
 #pragma once
 
 #include <string_view>
@@ -45,15 +47,44 @@ struct policy : ::recfuse::reference_backend::policy {
   // One line per kernel, under its family (recfuse/kokkos/<family>/<file>.hpp).
   static constexpr std::string_view native_kernels[] = {
       // metrics
-      "rmse_kernel", "mae_kernel",
+      "rmse_kernel",
+      "mae_kernel",
       // metrics/ranking
+      "evaluate_ranking_kernel",
+      "auc_kernel",
       // scale
+      "standard_scaler_fit_kernel",
+      "minmax_scaler_fit_kernel",
+      "scaler_transform_kernel",
+      "normalize_rows_kernel",
       // select
+      "topk_kernel",
+      "topk_inner_product_kernel",
       // factorize/biased_mf
+      "fit_biased_sgd_kernel",
+      "fit_biased_als_kernel",
+      "refit_kernel",
+      "predict_kernel",
+      "fold_in_user_kernel",
       // factorize/implicit_als
+      "fit_implicit_als_kernel",
+      "gramian_kernel",
       // graph
+      "similarity_graph_kernel",
+      "aggregate_kernel",
+      "aggregate_backward_kernel",
       // nn
+      "gemm_kernel",
+      "dense_forward_kernel",
+      "activation_backward_kernel",
+      "dense_backward_input_kernel",
+      "column_sums_kernel",
+      "first_non_finite_kernel",
+      "adam_step_kernel",
       // fuse
+      "blend_kernel",
+      "blend_contributions_kernel",
+      "explain_factorization_kernel",
   };
 };
 
