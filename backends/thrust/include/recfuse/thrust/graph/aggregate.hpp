@@ -2,21 +2,27 @@
 // (recfuse/graph/aggregate.hpp). Generic Thrust code for every system; the views' memory space
 // is the policy's (host for cpp/omp/tbb, device for cuda).
 //
+// The per-row code is the device-callable code of recfuse/reference/graph/aggregate.hpp
+// (graph::detail: aggregate_graph, aggregate_scale, aggregate_gather, aggregate_edge_coef,
+// aggregate_backward_gather), the code the Kokkos backend runs too; this file only launches it.
+//
 // - aggregate_kernel: one thrust::for_each item per (output row, tile of up to 8 feature
-//   columns); the item gathers its row's neighbours (no atomics). Per-row normalisers (mean,
-//   gcn) are computed first, one item per row, into a scratch buffer.
+//   columns); the item gathers its row's neighbours (graph::detail::aggregate_gather, no
+//   atomics). Per-row normalisers (mean, gcn) are computed first, one item per row, into a
+//   scratch buffer.
 // - aggregate_backward_kernel: the transpose as a gather. The edges are sorted by column id
 //   (thrust::stable_sort_by_key, so each column keeps its edges in (row, position) order) and
-//   thrust::lower_bound gives the transposed offsets; then one item per (row of grad_x, tile of
-//   columns) sums its incoming edges. max first stores each output element's argmax edge
-//   (reference tie rule: the first maximum, or the first NaN) and routes the gradient to it.
+//   thrust::lower_bound gives the transposed offsets; one item per column then records its
+//   edges' rows and backward multipliers (graph::detail::aggregate_edge_coef), and one item per
+//   (row of grad_x, tile of columns) sums its incoming edges
+//   (graph::detail::aggregate_backward_gather). max first stores each output element's argmax
+//   edge (reference tie rule: the first maximum, or the first NaN; one walk over the row per
+//   tile) and routes the gradient to it.
 // Both accumulate in double in the reference's order (the gcn self loop of node j is added
 // before the edges of rows >= j, as the reference's row loop does): bit for bit the reference's
 // results on the CPU systems; nvcc may contract the device code's products and sums into fmas
 // (within a few ulps of T).
 #pragma once
-
-#include <type_traits>
 
 #include <thrust/binary_search.h>
 #include <thrust/copy.h>
@@ -33,41 +39,10 @@
 namespace recfuse::thrust_backend {
 namespace detail {
 
-// Feature columns per work item: each item walks its row's edges once for this many columns.
-inline constexpr index_t aggregate_tile = 8;
-
-// A CSR graph as raw pointers (values may be null when unweighted).
 template <class T, class Index>
-struct aggregate_graph {
-  const index_t* offsets;
-  const Index* indices;
-  const T* values;
-  bool weighted;
+using aggregate_graph = graph::detail::aggregate_graph<T, Index>;
 
-  RECFUSE_HOST_DEVICE double weight(index_t e) const {
-    return weighted ? static_cast<double>(values[e]) : 1.0;
-  }
-  // The edge of row i attaining the maximum of w * x(j, c) (the first one; a NaN: the first
-  // NaN), or -1 for an empty row: graph::detail::max_position's rule, in T as there.
-  RECFUSE_HOST_DEVICE index_t max_edge(const T* x, index_t x_stride, index_t i, index_t c) const {
-    const index_t b = offsets[i], e = offsets[i + 1];
-    if (b == e) return -1;
-    index_t best = b;
-    T m = (weighted ? values[b] : T(1)) * x[static_cast<index_t>(indices[b]) * x_stride + c];
-    for (index_t p = b + 1; p < e && !(m != m); ++p) {
-      const T v =
-          (weighted ? values[p] : T(1)) * x[static_cast<index_t>(indices[p]) * x_stride + c];
-      if (v > m || v != v) {
-        m = v;
-        best = p;
-      }
-    }
-    return best;
-  }
-};
-
-// scale[i] = the row normaliser: mean -> 1 / sum of weights (0 when the sum is 0), gcn ->
-// 1 / sqrt(1 + sum of weights) (graph::detail::mean_scale and gcn_scale).
+// scale[i] = the row normaliser of row i (graph::detail::aggregate_scale).
 template <class T, class Index>
 struct aggregate_row_scale {
   aggregate_graph<T, Index> g;
@@ -75,29 +50,19 @@ struct aggregate_row_scale {
   double* scale;
 
   RECFUSE_HOST_DEVICE void operator()(index_t i) const {
-    double s = 0.0;
-    if (g.weighted) {
-      for (index_t e = g.offsets[i]; e < g.offsets[i + 1]; ++e)
-        s += static_cast<double>(g.values[e]);
-    } else {
-      s = static_cast<double>(g.offsets[i + 1] - g.offsets[i]);
-    }
-    if (gcn) {
-      scale[i] = 1.0 / ::sqrt(1.0 + s);
-    } else {
-      scale[i] = s == 0.0 ? 0.0 : 1.0 / s;
-    }
+    scale[i] = graph::detail::aggregate_scale(g.weight_sum(i), gcn);
   }
 };
 
-// Item k: row k / tiles of out, columns [c0, c0 + width) with c0 = (k % tiles) * tile.
+// Item k: row k / tiles, columns [c0, c0 + width) with c0 = (k % tiles) * tile.
 struct aggregate_tiles {
   index_t tiles;
   index_t cols;
   RECFUSE_HOST_DEVICE void split(index_t k, index_t& row, index_t& c0, index_t& width) const {
+    constexpr index_t tile = graph::detail::aggregate_tile;
     row = k / tiles;
-    c0 = (k % tiles) * aggregate_tile;
-    width = cols - c0 < aggregate_tile ? cols - c0 : aggregate_tile;
+    c0 = (k % tiles) * tile;
+    width = cols - c0 < tile ? cols - c0 : tile;
   }
 };
 
@@ -115,44 +80,25 @@ struct aggregate_forward_item {
   RECFUSE_HOST_DEVICE void operator()(index_t k) const {
     index_t i = 0, c0 = 0, width = 0;
     tiles.split(k, i, c0, width);
-    T* y = out + i * out_stride + c0;
-    if (kind == graph::aggregation::max) {
-      for (index_t c = 0; c < width; ++c) {
-        const index_t p = g.max_edge(x, x_stride, i, c0 + c);
-        y[c] = p < 0 ? T(0)
-                     : (g.weighted ? g.values[p] : T(1)) *
-                           x[static_cast<index_t>(g.indices[p]) * x_stride + c0 + c];
-      }
-      return;
-    }
-    const bool gcn = kind == graph::aggregation::gcn;
-    double acc[aggregate_tile];
-    const double si = gcn ? scale[i] : 1.0;
-    for (index_t c = 0; c < width; ++c)
-      acc[c] = gcn ? si * static_cast<double>(x[i * x_stride + c0 + c]) : 0.0;
-    for (index_t p = g.offsets[i]; p < g.offsets[i + 1]; ++p) {
-      const auto j = static_cast<index_t>(g.indices[p]);
-      double w = g.weight(p);
-      if (gcn) w *= scale[j];
-      const T* xj = x + j * x_stride + c0;
-      for (index_t c = 0; c < width; ++c) acc[c] += w * static_cast<double>(xj[c]);
-    }
-    const double s = kind == graph::aggregation::mean ? scale[i] : si;
-    for (index_t c = 0; c < width; ++c) y[c] = static_cast<T>(acc[c] * s);
+    graph::detail::aggregate_gather(g, kind, scale, x, x_stride, i, c0, width,
+                                    out + i * out_stride + c0);
   }
 };
 
-// argmax[i * cols + c] = the edge of row i that out(i, c) took its maximum from (-1: none).
+// argmax(i, c) (row stride tiles.cols) = the edge of row i that out(i, c) took its maximum from
+// (-1: none), one item per (row, tile).
 template <class T, class Index>
 struct aggregate_argmax_item {
   aggregate_graph<T, Index> g;
   const T* x;
   index_t x_stride;
-  index_t cols;
   index_t* argmax;
+  aggregate_tiles tiles;
 
   RECFUSE_HOST_DEVICE void operator()(index_t k) const {
-    argmax[k] = g.max_edge(x, x_stride, k / cols, k % cols);
+    index_t i = 0, c0 = 0, width = 0;
+    tiles.split(k, i, c0, width);
+    g.max_edges(x, x_stride, i, c0, width, argmax + i * tiles.cols + c0);
   }
 };
 
@@ -165,17 +111,35 @@ struct aggregate_edge_rows {
   }
 };
 
-// grad_x(j, c) for one (row j, tile of columns): the sum over the edges i -> j, in (i, edge)
-// order, of the gradient each passes back; for gcn the self loop's term at row i == j.
+// For column j: at each transposed position k of its edges, rows[k] = the edge's row and coef[k]
+// = its backward multiplier (graph::detail::aggregate_edge_coef).
 template <class T, class Index>
-struct aggregate_backward_item {
+struct aggregate_edge_coef_item {
   aggregate_graph<T, Index> g;
   graph::aggregation kind;
   const double* scale;       // mean or gcn normalisers, else null
   const index_t* t_offsets;  // transposed offsets (cols + 1)
   const index_t* t_edges;    // edges sorted by column id
   const index_t* source;     // row of each edge
-  const index_t* argmax;     // max only: rows x cols argmax edges
+  index_t* rows;
+  double* coef;
+
+  RECFUSE_HOST_DEVICE void operator()(index_t j) const {
+    for (index_t k = t_offsets[j]; k < t_offsets[j + 1]; ++k) {
+      const index_t e = t_edges[k];
+      rows[k] = source[e];
+      coef[k] = graph::detail::aggregate_edge_coef(g, kind, scale, e, rows[k], j);
+    }
+  }
+};
+
+// grad_x(j, c) for one (row j, tile of columns): graph::detail::aggregate_backward_gather.
+template <class T>
+struct aggregate_backward_item {
+  graph::aggregation kind;
+  const double* scale;  // row normalisers (read for gcn only), else null
+  graph::detail::aggregate_transpose t;
+  const index_t* argmax;  // max only: rows x cols argmax edges, row stride tiles.cols
   const T* grad_out;
   index_t go_stride;
   T* grad_x;
@@ -185,43 +149,8 @@ struct aggregate_backward_item {
   RECFUSE_HOST_DEVICE void operator()(index_t k) const {
     index_t j = 0, c0 = 0, width = 0;
     tiles.split(k, j, c0, width);
-    const bool gcn = kind == graph::aggregation::gcn;
-    const bool max = kind == graph::aggregation::max;
-    const bool mean = kind == graph::aggregation::mean;
-    double acc[aggregate_tile];
-    for (index_t c = 0; c < width; ++c) acc[c] = 0.0;
-    const double sj = gcn ? scale[j] : 1.0;
-    bool self_pending = gcn;
-    for (index_t t = t_offsets[j]; t < t_offsets[j + 1]; ++t) {
-      const index_t e = t_edges[t];
-      const index_t i = source[e];
-      if (self_pending && i >= j) {
-        self_term(j, c0, width, sj, acc);
-        self_pending = false;
-      }
-      const T* go = grad_out + i * go_stride + c0;
-      if (max) {
-        const double w = g.weight(e);
-        const index_t* am = argmax + i * tiles.cols + c0;
-        for (index_t c = 0; c < width; ++c) {
-          if (am[c] == e) acc[c] += w * static_cast<double>(go[c]);
-        }
-        continue;
-      }
-      const double si = (mean || gcn) ? scale[i] : 1.0;
-      double w = g.weight(e) * si;
-      if (gcn) w *= sj;
-      for (index_t c = 0; c < width; ++c) acc[c] += w * static_cast<double>(go[c]);
-    }
-    if (self_pending) self_term(j, c0, width, sj, acc);
-    T* gx = grad_x + j * gx_stride + c0;
-    for (index_t c = 0; c < width; ++c) gx[c] = static_cast<T>(acc[c]);
-  }
-
-  RECFUSE_HOST_DEVICE void self_term(index_t j, index_t c0, index_t width, double sj,
-                                     double* acc) const {
-    const T* go = grad_out + j * go_stride + c0;
-    for (index_t c = 0; c < width; ++c) acc[c] += sj * sj * static_cast<double>(go[c]);
+    graph::detail::aggregate_backward_gather(kind, scale, t, argmax, tiles.cols, grad_out,
+                                             go_stride, j, c0, width, grad_x + j * gx_stride + c0);
   }
 };
 
@@ -245,7 +174,8 @@ buffer<System, double> aggregate_scales(const policy<System>& p, const aggregate
 }
 
 inline aggregate_tiles aggregate_tiles_of(index_t cols) {
-  return {(cols + aggregate_tile - 1) / aggregate_tile, cols};
+  constexpr index_t tile = graph::detail::aggregate_tile;
+  return {(cols + tile - 1) / tile, cols};
 }
 
 }  // namespace detail
@@ -299,20 +229,28 @@ void aggregate_backward_kernel(const policy<System>& p,
   ::thrust::for_each(exec, ::thrust::counting_iterator<index_t>(0),
                      ::thrust::counting_iterator<index_t>(rows),
                      detail::aggregate_edge_rows{g.offsets(), detail::raw(source)});
+  // The edges' rows and backward multipliers in transposed order (keys reused for the rows).
+  detail::buffer<System, double> coef(static_cast<std::size_t>(nnz));
+  ::thrust::for_each(exec, ::thrust::counting_iterator<index_t>(0),
+                     ::thrust::counting_iterator<index_t>(cols),
+                     detail::aggregate_edge_coef_item<T, Index>{
+                         ga, o.kind, detail::raw(scale), detail::raw(t_offsets), detail::raw(edges),
+                         detail::raw(source), detail::raw(keys), detail::raw(coef)});
+  const auto tiles = detail::aggregate_tiles_of(d);
   detail::buffer<System, index_t> argmax;
   if (o.kind == graph::aggregation::max) {
     argmax.resize(static_cast<std::size_t>(rows * d));
-    ::thrust::for_each(
-        exec, ::thrust::counting_iterator<index_t>(0),
-        ::thrust::counting_iterator<index_t>(rows * d),
-        detail::aggregate_argmax_item<T, Index>{ga, x.data(), x.stride(), d, detail::raw(argmax)});
+    ::thrust::for_each(exec, ::thrust::counting_iterator<index_t>(0),
+                       ::thrust::counting_iterator<index_t>(rows * tiles.tiles),
+                       detail::aggregate_argmax_item<T, Index>{ga, x.data(), x.stride(),
+                                                               detail::raw(argmax), tiles});
   }
-  const auto tiles = detail::aggregate_tiles_of(d);
+  const graph::detail::aggregate_transpose t{detail::raw(t_offsets), detail::raw(edges),
+                                             detail::raw(keys), detail::raw(coef)};
   ::thrust::for_each(exec, ::thrust::counting_iterator<index_t>(0),
                      ::thrust::counting_iterator<index_t>(cols * tiles.tiles),
-                     detail::aggregate_backward_item<T, Index>{
-                         ga, o.kind, detail::raw(scale), detail::raw(t_offsets), detail::raw(edges),
-                         detail::raw(source), detail::raw(argmax), grad_out.data(),
+                     detail::aggregate_backward_item<T>{
+                         o.kind, detail::raw(scale), t, detail::raw(argmax), grad_out.data(),
                          grad_out.stride(), grad_x.data(), grad_x.stride(), tiles});
 }
 
