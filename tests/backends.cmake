@@ -5,19 +5,7 @@
 # The shared backend test bodies (tests/backend/) whose kernels these backends implement, one body
 # per line. Each (backend, body) pair is its own executable, so a body's build and run stand alone
 # and two cores build the pairs in parallel.
-set(recfuse_thrust_backend_tests
-  error_metrics
-  ranking
-  scale
-  select
-  factorize_biased
-  factorize_implicit
-  graph
-  gemm
-  nn
-  fuse
-)
-set(recfuse_kokkos_backend_tests
+set(recfuse_backend_test_bodies
   error_metrics
   ranking
   scale
@@ -69,7 +57,7 @@ if(RECFUSE_ENABLE_THRUST)
              RECFUSE_TEST_THRUST_SYSTEM=thrust::system::${system}::tag)
     recfuse_add_test(recfuse_tests_thrust_${system} SOURCES ${thrust_own_sources}
       LIBS recfuse::thrust ${thrust_${system}_libs} recfuse_thrust_test_flags DEFS ${defs})
-    foreach(body IN LISTS recfuse_thrust_backend_tests)
+    foreach(body IN LISTS recfuse_backend_test_bodies)
       recfuse_add_test(recfuse_tests_thrust_${system}_${body}
         SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/backend/${body}.cpp
         LIBS recfuse::thrust ${thrust_${system}_libs} recfuse_thrust_test_flags DEFS ${defs})
@@ -119,7 +107,7 @@ if(RECFUSE_ENABLE_KOKKOS)
   # OMP_WAIT_POLICY=PASSIVE: idle threads sleep instead of spinning on the shared cores.
   set(kokkos_omp_env "OMP_PROC_BIND=false;OMP_WAIT_POLICY=PASSIVE")
   foreach(space IN LISTS kokkos_spaces)
-    foreach(body IN LISTS recfuse_kokkos_backend_tests)
+    foreach(body IN LISTS recfuse_backend_test_bodies)
       set(test recfuse_tests_kokkos_${space}_${body})
       recfuse_add_test(${test}
         SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/backend/${body}.cpp

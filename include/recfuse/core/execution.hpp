@@ -51,6 +51,51 @@ inline constexpr bool always_false = false;
 // kernel still binds it (through the policy, the nearer base), while a reference kernel would
 // have to bind an ambiguous base, which makes the call ill-formed. So the probe call compiles
 // exactly when the backend's own kernel exists and is viable for these arguments.
+// Every kernel of the library, one line per kernel under its family (docs/architecture.md names
+// the kernel of every public function). A backend that implements them all (Thrust, Kokkos) lists
+// this array as its native_kernels.
+inline constexpr std::string_view every_kernel[] = {
+    // metrics
+    "rmse_kernel",
+    "mae_kernel",
+    // metrics/ranking
+    "evaluate_ranking_kernel",
+    "auc_kernel",
+    // scale
+    "standard_scaler_fit_kernel",
+    "minmax_scaler_fit_kernel",
+    "scaler_transform_kernel",
+    "normalize_rows_kernel",
+    // select
+    "topk_kernel",
+    "topk_inner_product_kernel",
+    // factorize/biased_mf
+    "fit_biased_sgd_kernel",
+    "fit_biased_als_kernel",
+    "refit_kernel",
+    "predict_kernel",
+    "fold_in_user_kernel",
+    // factorize/implicit_als
+    "fit_implicit_als_kernel",
+    "gramian_kernel",
+    // graph
+    "similarity_graph_kernel",
+    "aggregate_kernel",
+    "aggregate_backward_kernel",
+    // nn
+    "gemm_kernel",
+    "dense_forward_kernel",
+    "activation_backward_kernel",
+    "dense_backward_input_kernel",
+    "column_sums_kernel",
+    "first_non_finite_kernel",
+    "adam_step_kernel",
+    // fuse
+    "blend_kernel",
+    "blend_contributions_kernel",
+    "explain_factorization_kernel",
+};
+
 struct fallback_shadow : reference_backend::policy {};
 
 template <class Policy>

@@ -51,50 +51,10 @@ struct policy : ::recfuse::reference_backend::policy {
 
   // The Thrust execution policy the kernels pass to Thrust algorithms.
   constexpr System thrust_policy() const { return System{}; }
-  // The kernels this backend implements (docs/backends.md); RECFUSE_CHECK_NATIVE stops a call
-  // that would reach the reference's kernel instead of one of these.
-  // One line per family (recfuse/thrust/<family>/<file>.hpp); the CUDA policy shares the list.
-  static constexpr std::string_view native_kernels[] = {
-      // metrics
-      "rmse_kernel",
-      "mae_kernel",
-      // metrics/ranking
-      "evaluate_ranking_kernel",
-      "auc_kernel",
-      // scale
-      "standard_scaler_fit_kernel",
-      "minmax_scaler_fit_kernel",
-      "scaler_transform_kernel",
-      "normalize_rows_kernel",
-      // select
-      "topk_kernel",
-      "topk_inner_product_kernel",
-      // factorize/biased_mf
-      "fit_biased_sgd_kernel",
-      "fit_biased_als_kernel",
-      "refit_kernel",
-      "predict_kernel",
-      "fold_in_user_kernel",
-      // factorize/implicit_als
-      "fit_implicit_als_kernel",
-      "gramian_kernel",
-      // graph
-      "similarity_graph_kernel",
-      "aggregate_kernel",
-      "aggregate_backward_kernel",
-      // nn
-      "gemm_kernel",
-      "dense_forward_kernel",
-      "activation_backward_kernel",
-      "dense_backward_input_kernel",
-      "column_sums_kernel",
-      "first_non_finite_kernel",
-      "adam_step_kernel",
-      // fuse
-      "blend_kernel",
-      "blend_contributions_kernel",
-      "explain_factorization_kernel",
-  };
+  // The kernels this backend implements (docs/backends.md): all of them, each in
+  // recfuse/thrust/<family>/<file>.hpp. RECFUSE_CHECK_NATIVE stops a call that would reach the
+  // reference's kernel instead of one of these. The CUDA policy shares the list.
+  static constexpr const auto& native_kernels = ::recfuse::detail::every_kernel;
 };
 
 #if defined(__CUDACC__)
