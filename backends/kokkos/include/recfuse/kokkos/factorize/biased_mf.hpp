@@ -33,8 +33,8 @@
 #include "recfuse/factorize/biased_mf.hpp"
 #include "recfuse/kokkos/detail/buffer.hpp"
 #include "recfuse/kokkos/detail/range.hpp"
-#include "recfuse/kokkos/factorize/detail/biased_rows.hpp"
 #include "recfuse/kokkos/detail/staged.hpp"
+#include "recfuse/kokkos/factorize/detail/biased_rows.hpp"
 #include "recfuse/kokkos/policy.hpp"
 #include "recfuse/reference/factorize/biased_mf.hpp"
 
