@@ -80,6 +80,7 @@
 #include <utility>
 #include <vector>
 
+#include "recfuse/core/early_stopping.hpp"
 #include "recfuse/core/errors.hpp"
 #include "recfuse/core/execution.hpp"
 #include "recfuse/core/sparse.hpp"
@@ -93,12 +94,6 @@
 #include "recfuse/select/topk.hpp"
 
 namespace recfuse {
-
-struct early_stopping {
-  int patience = 5;        // evaluations without improvement > min_delta before stopping; 0: never
-  double min_delta = 0.0;  // absolute, in the metric's units
-  bool restore_best = true;  // return the best iterate (else the last one run)
-};
 
 template <class T>
 struct validation {

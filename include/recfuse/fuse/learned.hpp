@@ -28,6 +28,11 @@
 //   model (hidden = {}). Gradients come from nn::backward's grad_input; sums are in double.
 // - set_state installs a trained network and standardisation (for persistence); the network
 //   must have inputs() == the groups' total width and one output.
+// - fit with val_inputs, val_targets validates on them after each epoch (standardised with the
+//   training rows' mean and scale): the report's curve, early stopping and restore_best as
+//   nn::train's; their errors as for inputs and targets, naming val_inputs / val_targets. With
+//   train_options.validation_fraction > 0, fit holds out the rows nn::split_rows draws, the same
+//   way.
 //
 // Errors (messages start with "recfuse::fuse::learned_fusion" and the member's name): no group,
 // a group width < 1, a hidden width < 1 (value_error); inputs.cols() unlike the groups' total
@@ -124,56 +129,47 @@ class learned_fusion {
     fitted_ = true;
   }
 
+  // Fits on inputs and targets. With options.validation_fraction > 0 the rows
+  // nn::split_rows(rows, validation_fraction, validation_seed) holds out are the validation set,
+  // as for the overload below (they take no part in the standardisation).
   template <class Policy>
   nn::train_report fit(const Policy& policy, matrix_view<const T> inputs,
                        vector_view<const T> targets, const nn::train_options& options = {}) {
     constexpr const char* fn = "recfuse::fuse::learned_fusion::fit";
+    if (options.validation_fraction == 0.0) {
+      return fit_impl(fn, policy, inputs, targets, nullptr, nullptr, options);
+    }
     check_inputs(fn, inputs);
     ::recfuse::detail::check_vector(fn, "targets", targets);
     ::recfuse::detail::check_same(fn, "targets.size()", targets.size(), "inputs.rows()",
                                   inputs.rows());
-    const index_t n = inputs.rows();
-    if (n == 0) ::recfuse::detail::throw_error<value_error>(fn, "inputs has 0 rows");
+    // Checked here so that errors name the rows as the caller numbers them.
     check_finite(fn, inputs);
-    const bool bce = options.loss_kind == nn::loss::bce;
-    for (index_t i = 0; i < n; ++i) {
-      if (!std::isfinite(targets[i])) {
-        ::recfuse::detail::throw_error<value_error>(fn, "targets[", i, "] is ", targets[i]);
-      }
-      if (bce && !(targets[i] >= T(0) && targets[i] <= T(1))) {
-        ::recfuse::detail::throw_error<value_error>(fn, "targets[", i, "] is ", targets[i],
-                                                    "; loss::bce needs targets in [0, 1]");
-      }
-    }
-    // Per-column mean and population standard deviation, two-pass in double.
-    std::vector<double> mean(static_cast<std::size_t>(inputs_), 0.0),
-        scale(static_cast<std::size_t>(inputs_), 0.0);
-    for (index_t i = 0; i < n; ++i) {
-      for (index_t j = 0; j < inputs_; ++j) mean[j] += static_cast<double>(inputs(i, j));
-    }
-    for (auto& m : mean) m /= static_cast<double>(n);
-    for (index_t i = 0; i < n; ++i) {
-      for (index_t j = 0; j < inputs_; ++j) {
-        const double d = static_cast<double>(inputs(i, j)) - mean[j];
-        scale[j] += d * d;
-      }
-    }
-    for (auto& s : scale) {
-      s = std::sqrt(s / static_cast<double>(n));
-      if (!(s > 0.0) || !std::isfinite(s)) s = 1.0;
-    }
-    mean_ = std::move(mean);
-    scale_ = std::move(scale);
-    fitted_ = false;
-    std::vector<T> z;
-    standardise(inputs, z);
-    net_ = make_network(options.loss_kind == nn::loss::bce ? nn::activation::sigmoid
-                                                           : nn::activation::identity);
-    const matrix_view<const T> zv(z.data(), n, inputs_);
-    const matrix_view<const T> yv(targets.data(), n, 1);
-    auto report = nn::train(policy, net_, zv, yv, options);
-    fitted_ = true;
-    return report;
+    check_targets(fn, "targets", targets, options.loss_kind == nn::loss::bce);
+    const nn::row_split split = nn::detail::split_rows(
+        fn, inputs.rows(), options.validation_fraction, options.validation_seed);
+    const matrix_view<const T> y(targets.data(), targets.size(), 1);
+    const auto xt = nn::detail::gather_rows(inputs, split.train),
+               yt = nn::detail::gather_rows(y, split.train);
+    const auto xv = nn::detail::gather_rows(inputs, split.validation),
+               yv = nn::detail::gather_rows(y, split.validation);
+    nn::train_options o = options;
+    o.validation_fraction = 0.0;
+    const vector_view<const T> tv(yv.data.data(), yv.rows);
+    const matrix_view<const T> vv = xv.view();
+    return fit_impl(fn, policy, xt.view(), vector_view<const T>(yt.data.data(), yt.rows), &vv, &tv,
+                    o);
+  }
+
+  // Fits on inputs and targets and validates on val_inputs and val_targets (standardised with
+  // the training rows' mean and scale) after each epoch: the report's validation curve, early
+  // stopping and restore_best as nn::train's.
+  template <class Policy>
+  nn::train_report fit(const Policy& policy, matrix_view<const T> inputs,
+                       vector_view<const T> targets, matrix_view<const T> val_inputs,
+                       vector_view<const T> val_targets, const nn::train_options& options = {}) {
+    return fit_impl("recfuse::fuse::learned_fusion::fit", policy, inputs, targets, &val_inputs,
+                    &val_targets, options);
   }
 
   template <class Policy>
@@ -261,6 +257,86 @@ class learned_fusion {
   }
 
  private:
+  template <class Policy>
+  nn::train_report fit_impl(const char* fn, const Policy& policy, matrix_view<const T> inputs,
+                            vector_view<const T> targets, const matrix_view<const T>* val_inputs,
+                            const vector_view<const T>* val_targets,
+                            const nn::train_options& options) {
+    check_inputs(fn, inputs);
+    ::recfuse::detail::check_vector(fn, "targets", targets);
+    ::recfuse::detail::check_same(fn, "targets.size()", targets.size(), "inputs.rows()",
+                                  inputs.rows());
+    if (val_inputs != nullptr) {
+      check_inputs(fn, *val_inputs, "val_inputs");
+      ::recfuse::detail::check_vector(fn, "val_targets", *val_targets);
+      ::recfuse::detail::check_same(fn, "val_targets.size()", val_targets->size(),
+                                    "val_inputs.rows()", val_inputs->rows());
+      if (val_inputs->rows() == 0) {
+        ::recfuse::detail::throw_error<value_error>(fn, "val_inputs has 0 rows");
+      }
+    }
+    const index_t n = inputs.rows();
+    if (n == 0) ::recfuse::detail::throw_error<value_error>(fn, "inputs has 0 rows");
+    const bool bce = options.loss_kind == nn::loss::bce;
+    check_finite(fn, inputs);
+    check_targets(fn, "targets", targets, bce);
+    if (val_inputs != nullptr) {
+      check_finite(fn, *val_inputs, "val_inputs");
+      check_targets(fn, "val_targets", *val_targets, bce);
+    }
+    // Per-column mean and population standard deviation, two-pass in double.
+    std::vector<double> mean(static_cast<std::size_t>(inputs_), 0.0),
+        scale(static_cast<std::size_t>(inputs_), 0.0);
+    for (index_t i = 0; i < n; ++i) {
+      for (index_t j = 0; j < inputs_; ++j) mean[j] += static_cast<double>(inputs(i, j));
+    }
+    for (auto& m : mean) m /= static_cast<double>(n);
+    for (index_t i = 0; i < n; ++i) {
+      for (index_t j = 0; j < inputs_; ++j) {
+        const double d = static_cast<double>(inputs(i, j)) - mean[j];
+        scale[j] += d * d;
+      }
+    }
+    for (auto& s : scale) {
+      s = std::sqrt(s / static_cast<double>(n));
+      if (!(s > 0.0) || !std::isfinite(s)) s = 1.0;
+    }
+    mean_ = std::move(mean);
+    scale_ = std::move(scale);
+    fitted_ = false;
+    std::vector<T> z;
+    standardise(inputs, z);
+    net_ = make_network(options.loss_kind == nn::loss::bce ? nn::activation::sigmoid
+                                                           : nn::activation::identity);
+    const matrix_view<const T> zv(z.data(), n, inputs_);
+    const matrix_view<const T> yv(targets.data(), n, 1);
+    nn::train_report report;
+    if (val_inputs == nullptr) {
+      report = nn::train(policy, net_, zv, yv, options);
+    } else {
+      std::vector<T> zval;
+      standardise(*val_inputs, zval);
+      report = nn::train(
+          policy, net_, zv, yv, matrix_view<const T>(zval.data(), val_inputs->rows(), inputs_),
+          matrix_view<const T>(val_targets->data(), val_targets->size(), 1), options);
+    }
+    fitted_ = true;
+    return report;
+  }
+
+  static void check_targets(const char* fn, const char* name, vector_view<const T> targets,
+                            bool bce) {
+    for (index_t i = 0; i < targets.size(); ++i) {
+      if (!std::isfinite(targets[i])) {
+        ::recfuse::detail::throw_error<value_error>(fn, name, "[", i, "] is ", targets[i]);
+      }
+      if (bce && !(targets[i] >= T(0) && targets[i] <= T(1))) {
+        ::recfuse::detail::throw_error<value_error>(fn, name, "[", i, "] is ", targets[i],
+                                                    "; loss::bce needs targets in [0, 1]");
+      }
+    }
+  }
+
   nn::mlp<T> make_network(nn::activation output) const {
     std::vector<index_t> widths;
     widths.push_back(inputs_);
@@ -277,19 +353,21 @@ class learned_fusion {
     }
   }
 
-  void check_inputs(const char* fn, matrix_view<const T> inputs) const {
-    ::recfuse::detail::check_matrix(fn, "inputs", inputs);
+  void check_inputs(const char* fn, matrix_view<const T> inputs,
+                    const char* name = "inputs") const {
+    ::recfuse::detail::check_matrix(fn, name, inputs);
     if (inputs.cols() != inputs_) {
       ::recfuse::detail::throw_error<shape_error>(
-          fn, "inputs has ", inputs.cols(), " columns but the groups' widths sum to ", inputs_);
+          fn, name, " has ", inputs.cols(), " columns but the groups' widths sum to ", inputs_);
     }
   }
 
-  static void check_finite(const char* fn, matrix_view<const T> inputs) {
+  static void check_finite(const char* fn, matrix_view<const T> inputs,
+                           const char* name = "inputs") {
     for (index_t i = 0; i < inputs.rows(); ++i) {
       for (index_t j = 0; j < inputs.cols(); ++j) {
         if (!std::isfinite(inputs(i, j))) {
-          ::recfuse::detail::throw_error<value_error>(fn, "inputs(", i, ", ", j, ") is ",
+          ::recfuse::detail::throw_error<value_error>(fn, name, "(", i, ", ", j, ") is ",
                                                       inputs(i, j));
         }
       }
