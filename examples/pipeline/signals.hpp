@@ -3,7 +3,8 @@
 //
 // Groups of the fusion input (each group's contribution is what the explanation reports):
 //   factorization         biased MF prediction, user bias, item bias
-//   autoencoder           the item autoencoder's reconstruction (autoencoder.hpp)
+//   autoencoder           the reconstructions of an item-based and a user-based AutoRec
+//                         (recfuse::nn::autorec): two networks that err differently
 //   co-occurrence graph   item-kNN over the co-occurrence graph: the weighted mean of the user's
 //                         baseline residuals on the item's neighbours; the MF score of the item's
 //                         embedding aggregated (mean) over its neighbours; log of the support
@@ -22,23 +23,25 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "autoencoder.hpp"
 #include "data.hpp"
 #include "recfuse/factorize.hpp"
 #include "recfuse/graph/aggregate.hpp"
 #include "recfuse/graph/builders.hpp"
+#include "recfuse/nn/autorec.hpp"
 
 namespace pipeline {
 
 struct signal_options {
   recfuse::sgd_options mf{};
-  autoencoder_options autoencoder{};
+  // I-AutoRec and U-AutoRec: 500 sigmoid units, 40 epochs of Adam 1e-3, l2 100 (the library's
+  // defaults; more epochs or a higher rate overfit on u1: the autoencoder alone gets worse).
+  recfuse::nn::autorec_options item_autoencoder{};
+  recfuse::nn::autorec_options user_autoencoder{.side = recfuse::nn::autorec_side::user};
   bool use_autoencoder = true;
   index_t cooccurrence_neighbors = 50;
   index_t genre_neighbors = 50;
@@ -123,7 +126,7 @@ struct signals {
   const dataset* data = nullptr;
   signal_options options;
   recfuse::biased_mf_model<float> mf;
-  std::unique_ptr<item_autoencoder> autoencoder;
+  std::optional<recfuse::nn::autorec<float>> item_autoencoder, user_autoencoder;
   recfuse::csr_matrix<float> cooccurrence, genre_graph, text_graph;
   std::vector<float> cooc_emb, genre_emb, text_emb;      // items x (factors + 1)
   recfuse::csr_matrix<float> by_user;                    // users x items, baseline residuals
@@ -174,10 +177,11 @@ signals build_signals(const Policy& cpu, const dataset& data,
   s.mf = recfuse::fit_biased_sgd(cpu, t.view(), o.mf);
   if (o.use_autoencoder) {
     const auto t0 = std::chrono::steady_clock::now();
-    s.autoencoder =
-        std::make_unique<item_autoencoder>(cpu, t, data.users, data.items, o.autoencoder);
-    std::printf("  autoencoder: %lld epochs in %.2f s\n",
-                static_cast<long long>(o.autoencoder.epochs),
+    s.item_autoencoder = recfuse::nn::autorec<float>::fit(cpu, t.view(), o.item_autoencoder);
+    s.user_autoencoder = recfuse::nn::autorec<float>::fit(cpu, t.view(), o.user_autoencoder);
+    std::printf("  autoencoders (item and user based): %lld + %lld epochs in %.2f s\n",
+                static_cast<long long>(o.item_autoencoder.epochs),
+                static_cast<long long>(o.user_autoencoder.epochs),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   s.item_known.assign(static_cast<std::size_t>(data.items), 0);
@@ -245,7 +249,7 @@ signals build_signals(const Policy& cpu, const dataset& data,
   }
 
   s.groups = {{"factorization", 3}};
-  if (s.autoencoder) s.groups.push_back({"autoencoder", 1});
+  if (s.item_autoencoder) s.groups.push_back({"autoencoder", 2});
   s.groups.push_back({"co-occurrence graph", 3});
   s.groups.push_back({"genre graph", 2});
   if (s.has_text()) s.groups.push_back({"title text", 1});
@@ -288,7 +292,10 @@ inline void feature_row(const signals& s, user_scratch& scratch, index_t u, inde
   *out++ = mf;
   *out++ = u < s.mf.users ? s.mf.user_bias[u] : 0.0f;
   *out++ = i < s.mf.items ? s.mf.item_bias[i] : 0.0f;
-  if (s.autoencoder) *out++ = s.autoencoder->predict(u, i, mf);
+  if (s.item_autoencoder) {
+    *out++ = s.item_autoencoder->predict(u, i, mf);
+    *out++ = s.user_autoencoder->predict(u, i, mf);
+  }
   // co-occurrence graph
   double num = 0, den = 0;
   for (index_t e = s.cooccurrence.offsets[i]; e < s.cooccurrence.offsets[i + 1]; ++e) {
