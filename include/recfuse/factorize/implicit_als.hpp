@@ -241,6 +241,19 @@ void implicit_refit(const char* fn, const Policy& policy, implicit_mf_model<T>& 
   }
 }
 
+// The checks of both fit_implicit_als overloads (the plain one here, the validated one in
+// recfuse/factorize/validation.hpp): the options, then train's ids and values, then emptiness.
+template <class T>
+void check_implicit_fit(const char* fn, const interactions_view<T>& train,
+                        const implicit_als_options& options) {
+  check_implicit_options<T>(fn, options, true);
+  check_implicit_data(fn, "train", train, options.alpha);
+  if (train.size() == 0) {
+    throw_error<value_error>(fn, "train is empty (", train.users, " users, ", train.items,
+                             " items, 0 interactions)");
+  }
+}
+
 }  // namespace detail
 
 // Fits an implicit_mf_model to `train` (see the header comment for the model and the options).
@@ -250,12 +263,7 @@ implicit_mf_model<T> fit_implicit_als(const Policy& policy, const interactions_v
   constexpr const char* fn = "recfuse::fit_implicit_als";
   static_assert(std::is_floating_point_v<T>,
                 "recfuse::fit_implicit_als: T must be float or double");
-  detail::check_implicit_options<T>(fn, options, true);
-  detail::check_implicit_data(fn, "train", train, options.alpha);
-  if (train.size() == 0) {
-    detail::throw_error<value_error>(fn, "train is empty (", train.users, " users, ", train.items,
-                                     " items, 0 interactions)");
-  }
+  detail::check_implicit_fit(fn, train, options);
   if constexpr (!detail::has_implicit_sweep<Policy, T>) {
     RECFUSE_NO_KERNEL("recfuse::fit_implicit_als", Policy);
   } else {

@@ -470,12 +470,7 @@ validated_model<implicit_mf_model<T>> fit_implicit_als(const Policy& policy,
   constexpr const char* fn = "recfuse::fit_implicit_als";
   static_assert(std::is_floating_point_v<T>,
                 "recfuse::fit_implicit_als: T must be float or double");
-  detail::check_implicit_options<T>(fn, options, true);
-  detail::check_implicit_data(fn, "train", train, options.alpha);
-  if (train.size() == 0) {
-    detail::throw_error<value_error>(fn, "train is empty (", train.users, " users, ", train.items,
-                                     " items, 0 interactions)");
-  }
+  detail::check_implicit_fit(fn, train, options);
   if constexpr (!detail::has_implicit_sweep<Policy, T>) {
     RECFUSE_NO_KERNEL("recfuse::fit_implicit_als", Policy);
   } else {
