@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what recfuse builds with, in two steps:
-#   1. Debian packages: `scripts/install-deps.sh quickstart` for the library and examples,
-#      `scripts/install-deps.sh test` for tests, benchmarks and the Conan package test too
-#      (apt-get is skipped when everything is there already).
+#   1. Debian packages: `scripts/install-deps.sh quickstart` for the library and examples (CLI11,
+#      nlohmann-json and cpp-httplib for the example programs and the service),
+#      `scripts/install-deps.sh test` for tests, benchmarks and the Conan package test too (plus
+#      wrk and curl for the service's load test; apt-get is skipped when everything is there).
 #   2. The pinned release sources in ../shared/deps (xsimd 14.3.0, xtl 0.8.2, xtensor 0.27.1 and,
 #      for `test`, Kokkos 4.6.01 with the Serial and OpenMP spaces): their checksums are verified,
 #      then they are built once into .cache/deps (outside git), where the CMake presets look first.
@@ -14,9 +15,9 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 mode="${1:-quickstart}"
 
 # ---- 1. Debian packages ------------------------------------------------------------------------
-packages=(cmake make g++)
+packages=(cmake make g++ pkg-config libcli11-dev nlohmann-json3-dev libcpp-httplib-dev)
 if [ "$mode" = test ]; then
-  packages+=(catch2 libbenchmark-dev libtbb-dev python3 python3-venv)
+  packages+=(catch2 libbenchmark-dev libtbb-dev python3 python3-venv wrk curl)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +31,24 @@ else
   echo "install-deps: installing ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# ---- 1b. bm25s, the peer the BM25 search is checked against (test mode) ------------------------
+# A virtual environment in .cache/bm25s-venv with the pinned tests/search/requirements.txt from
+# PyPI, made once; tests/CMakeLists.txt registers the bm25s agreement test when it exists.
+if [ "$mode" = test ]; then
+  venv="$repo/.cache/bm25s-venv"
+  req="$repo/tests/search/requirements.txt"
+  if [ -f "$req" ] && ! cmp -s "$req" "$venv/.requirements" 2>/dev/null; then
+    echo "install-deps: installing the pinned bm25s peer into $venv (PyPI)"
+    rm -rf "$venv"
+    if python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"; then
+      cp "$req" "$venv/.requirements"
+    else
+      rm -rf "$venv"
+      echo "install-deps: WARNING: could not install bm25s from PyPI; the bm25s agreement test is not registered" >&2
+    fi
+  fi
 fi
 
 # ---- 2. Pinned sources into .cache/deps ---------------------------------------------------------
