@@ -31,6 +31,7 @@
 #include "recfuse/core/sparse.hpp"
 #include "recfuse/io/archive.hpp"
 #include "recfuse/io/id_map.hpp"
+#include "recfuse/search/tokenize.hpp"
 
 namespace recfuse::io {
 
@@ -96,21 +97,6 @@ inline bool parse_int(std::string_view s, int& v) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
 }
 
-inline std::string latin1_to_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x80) {
-      out += c;
-    } else {
-      out += static_cast<char>(0xc0 | (u >> 6));
-      out += static_cast<char>(0x80 | (u & 0x3f));
-    }
-  }
-  return out;
-}
-
 // The last run of exactly four digits in `date` ("01-Jan-1995" -> 1995), or 0.
 inline int last_year(std::string_view date) {
   int year = 0;
@@ -173,7 +159,7 @@ inline movielens_items load_movielens_items(const std::filesystem::path& u_item,
     const index_t at = items.find(f[0]);
     if (at < 0) return;
     const auto i = static_cast<std::size_t>(at);
-    out.titles[i] = detail::latin1_to_utf8(f[1]);
+    out.titles[i] = search::latin1_to_utf8(f[1]);
     out.year[i] = detail::last_year(f[2]);
     flags[i] = bits;
   });

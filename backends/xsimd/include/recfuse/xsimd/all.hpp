@@ -18,4 +18,7 @@
 #include "recfuse/xsimd/scale/minmax_scaler.hpp"
 #include "recfuse/xsimd/scale/normalize.hpp"
 #include "recfuse/xsimd/scale/standard_scaler.hpp"
+#include "recfuse/xsimd/search/bm25.hpp"
+#include "recfuse/xsimd/search/hybrid.hpp"
+#include "recfuse/xsimd/search/semantic.hpp"
 #include "recfuse/xsimd/select/topk.hpp"

@@ -43,7 +43,9 @@ struct policy : ::recfuse::reference_backend::policy {
       "dense_backward_input_kernel", "column_sums_kernel", "first_non_finite_kernel",
       "adam_step_kernel",
       // fuse (explain_factorization_kernel stays on the reference: one small solve per call)
-      "blend_kernel", "blend_contributions_kernel"};
+      "blend_kernel", "blend_contributions_kernel",
+      // search
+      "bm25_topk_kernel"};
 };
 
 }  // namespace recfuse::xsimd_backend
