@@ -30,7 +30,7 @@ for seed in 1 2 3; do
   for fold in 1 2 3 4 5; do
     printf '%-8s' "u$fold-s$seed"
     for k in $keys; do
-      printf ' %s' "$(grep -o "\"$k\": [-0-9.enul]*" "$out/u$fold-s$seed.json" | sed 's/.*: //')"
+      printf ' %s' "$(grep -o "\"$k\": *[-0-9.enul]*" "$out/u$fold-s$seed.json" | sed 's/.*: *//')"
     done
     printf '\n'
   done
@@ -39,5 +39,5 @@ done | tee "$out/table.txt"
 awk -v keys="$keys" 'BEGIN { n = split(keys, k, " ") }
   { for (i = 2; i <= NF; ++i) { s[i] += $i; q[i] += $i * $i }; ++m }
   END { for (i = 2; i <= n + 1; ++i) {
-          mean = s[i] / m; sd = sqrt((q[i] - m * mean * mean) / (m - 1))
+          mean = s[i] / m; v = (q[i] - m * mean * mean) / (m - 1); sd = v > 0 ? sqrt(v) : 0
           printf "%s: %.4f +- %.4f (%d runs)\n", k[i - 1], mean, sd, m } }' "$out/table.txt"

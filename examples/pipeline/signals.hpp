@@ -164,33 +164,39 @@ struct signals {
   }
 };
 
-// Trains every signal on `train` (ids dense over data.users x data.items).
+// Factorization: biased MF by SGD with the library's defaults (options.mf).
 template <class Policy>
-signals build_signals(const Policy& cpu, const dataset& data,
-                      const recfuse::interactions<float>& train, const signal_options& o) {
-  signals s;
-  s.data = &data;
-  s.options = o;
-  recfuse::interactions<float> t = train;
-  t.users = data.users;
-  t.items = data.items;
-  s.mf = recfuse::fit_biased_sgd(cpu, t.view(), o.mf);
-  if (o.use_autoencoder) {
-    const auto t0 = std::chrono::steady_clock::now();
-    s.item_autoencoder = recfuse::nn::autorec<float>::fit(cpu, t.view(), o.item_autoencoder);
-    s.user_autoencoder = recfuse::nn::autorec<float>::fit(cpu, t.view(), o.user_autoencoder);
-    std::printf("  autoencoders (item and user based): %lld + %lld epochs in %.2f s\n",
-                static_cast<long long>(o.item_autoencoder.epochs),
-                static_cast<long long>(o.user_autoencoder.epochs),
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
+void fit_factorization(const Policy& cpu, const recfuse::interactions<float>& train, signals& s) {
+  s.mf = recfuse::fit_biased_sgd(cpu, train.view(), s.options.mf);
+}
+
+// The two autoencoders, item-based (I-AutoRec) and user-based (U-AutoRec).
+template <class Policy>
+void fit_autoencoders(const Policy& cpu, const recfuse::interactions<float>& train, signals& s) {
+  const auto& o = s.options;
+  const auto t0 = std::chrono::steady_clock::now();
+  s.item_autoencoder = recfuse::nn::autorec<float>::fit(cpu, train.view(), o.item_autoencoder);
+  s.user_autoencoder = recfuse::nn::autorec<float>::fit(cpu, train.view(), o.user_autoencoder);
+  std::printf("  autoencoders (item and user based): %lld + %lld epochs in %.2f s\n",
+              static_cast<long long>(o.item_autoencoder.epochs),
+              static_cast<long long>(o.user_autoencoder.epochs),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
+// Item graphs (co-occurrence; genre and release-year knowledge graph; title-embedding kNN when
+// the data has embeddings) and the factorization's item embeddings aggregated over each; the
+// rating counts. Needs the factorization.
+template <class Policy>
+void build_graphs(const Policy& cpu, const dataset& data, const recfuse::interactions<float>& train,
+                  signals& s) {
+  const auto& o = s.options;
   s.item_known.assign(static_cast<std::size_t>(data.items), 0);
   std::vector<double> nu(static_cast<std::size_t>(data.users), 0.0),
       ni(static_cast<std::size_t>(data.items), 0.0);
-  for (index_t e = 0; e < t.size(); ++e) {
-    nu[t.user[e]] += 1;
-    ni[t.item[e]] += 1;
-    s.item_known[t.item[e]] = 1;
+  for (index_t e = 0; e < train.size(); ++e) {
+    nu[train.user[e]] += 1;
+    ni[train.item[e]] += 1;
+    s.item_known[train.item[e]] = 1;
   }
   for (double c : nu) s.log_user_count.push_back(static_cast<float>(std::log1p(c)));
   for (double c : ni) s.log_item_count.push_back(static_cast<float>(std::log1p(c)));
@@ -198,7 +204,7 @@ signals build_signals(const Policy& cpu, const dataset& data,
   recfuse::graph::cooccurrence_options co;
   co.neighbors = o.cooccurrence_neighbors;
   co.weight = recfuse::graph::edge_weight::cosine;
-  s.cooccurrence = recfuse::graph::cooccurrence_graph(cpu, t.view(), co);
+  s.cooccurrence = recfuse::graph::cooccurrence_graph(cpu, train.view(), co);
   s.cooc_emb = smoothed_embeddings(cpu, s.cooccurrence, s.mf);
 
   recfuse::graph::attribute_options ao;
@@ -220,11 +226,15 @@ signals build_signals(const Policy& cpu, const dataset& data,
     s.text_emb = smoothed_embeddings(cpu, s.text_graph, s.mf);
     s.text_popularity = smoothed_values(cpu, s.text_graph, s.log_item_count);
   }
+}
 
-  // Baseline residuals by user (item-kNN evidence) and per-genre affinity.
-  recfuse::interactions<float> res = t;
+// The users' baseline residuals by user (the item-kNN evidence) and per-genre affinity (mean
+// residual, shrunk) and share (log share of the user's ratings). Needs the factorization.
+inline void user_profiles(const dataset& data, const recfuse::interactions<float>& train,
+                          signals& s) {
+  recfuse::interactions<float> res = train;
   for (index_t e = 0; e < res.size(); ++e)
-    res.value[e] = t.value[e] - s.baseline(t.user[e], t.item[e]);
+    res.value[e] = train.value[e] - s.baseline(train.user[e], train.item[e]);
   s.by_user = recfuse::to_csr(res.view());
   const index_t g = data.genres.cols;
   s.genre_affinity.assign(static_cast<std::size_t>(data.users * g), 0.0f);
@@ -242,11 +252,28 @@ signals build_signals(const Policy& cpu, const dataset& data,
     }
     const double total = static_cast<double>(s.by_user.offsets[u + 1] - s.by_user.offsets[u]);
     for (index_t a = 0; a < g; ++a) {
-      s.genre_affinity[u * g + a] = static_cast<float>(sum[a] / (count[a] + o.shrink));
+      s.genre_affinity[u * g + a] = static_cast<float>(sum[a] / (count[a] + s.options.shrink));
       s.genre_share[u * g + a] =
           static_cast<float>(std::log((count[a] + 1.0) / (total + static_cast<double>(g))));
     }
   }
+}
+
+// Trains every signal on `train` (ids dense over data.users x data.items): factorization ->
+// autoencoders (unless o.use_autoencoder is false) -> graphs -> user profiles.
+template <class Policy>
+signals build_signals(const Policy& cpu, const dataset& data,
+                      const recfuse::interactions<float>& train, const signal_options& o) {
+  signals s;
+  s.data = &data;
+  s.options = o;
+  recfuse::interactions<float> t = train;
+  t.users = data.users;
+  t.items = data.items;
+  fit_factorization(cpu, t, s);
+  if (o.use_autoencoder) fit_autoencoders(cpu, t, s);
+  build_graphs(cpu, data, t, s);
+  user_profiles(data, t, s);
 
   s.groups = {{"factorization", 3}};
   if (s.item_autoencoder) s.groups.push_back({"autoencoder", 2});
