@@ -3,32 +3,57 @@
 # against the baselines on every data set there is: MovieLens 100K u1..u5, Last.FM (implicit,
 # per-user 80/20) and the sparse e-commerce proxy built from ML-100K (per-user 80/20). The splits
 # are written by tools/make_splits.py into build/generalisation/ (never into the repository); a
-# data set whose files are absent is skipped with a message. Prints a Markdown table.
+# data set whose files are absent is skipped with a message. Prints a Markdown table. The sparse
+# proxy is made and measured for every seed of SPARSE_SEEDS (its split is small, so one seed is
+# noisy), with the mean of those rows.
 #
 #   scripts/generalisation.sh [extra recfuse-mf options, e.g. --no-tune or --tune-seconds 5]
 # Environment: BUILD (a build folder, default build/test; configured with the test preset when
-# it has no CMakeCache.txt), DATA (default ../shared/data), THREADS (default 2), SEED (the
-# splits' seed, default 1).
+# it has no CMakeCache.txt), DATA (default ../shared/data), THREADS (default 1; the figures do not
+# depend on it), SEED (the splits' seed, default 1), SPARSE_SEEDS (the sparse proxy's split
+# seeds, default "1 2 3"; SEED's split is build/generalisation/sparse.*, the others'
+# build/generalisation/seedN/sparse.*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${BUILD:-build/test}"
 DATA="${DATA:-../shared/data}"
-THREADS="${THREADS:-2}"
+THREADS="${THREADS:-1}"
 SEED="${SEED:-1}"
+SPARSE_SEEDS="${SPARSE_SEEDS:-1 2 3}"
 OUT=build/generalisation
 [ -f "$BUILD/CMakeCache.txt" ] || cmake --preset test -B "$BUILD" >/dev/null
 cmake --build "$BUILD" -j1 --target recfuse-mf >/dev/null
 MF="$BUILD/examples/mf/recfuse-mf"
 mkdir -p "$OUT"
 python3 tools/make_splits.py "$OUT" --data "$DATA" --seed "$SEED" >&2
+# sparse_dir SEED: the folder of that seed's sparse proxy split (made when missing).
+sparse_dir() {
+  if [ "$1" = "$SEED" ]; then
+    echo "$OUT"
+  else
+    [ -f "$OUT/seed$1/sparse.train" ] ||
+      python3 tools/make_splits.py "$OUT/seed$1" --data "$DATA" --seed "$1" --only sparse >&2
+    echo "$OUT/seed$1"
+  fi
+}
+# mean_row NAME FIRST LAST: the mean of columns FIRST..LAST of the rows on standard input.
+mean_row() {
+  awk -F'|' -v name="$1" -v first="$2" -v last="$3" '{for (c = first; c <= last; ++c) s[c] += $c}
+    END {printf "| %s |", name; for (c = first; c <= last; ++c) printf " **%.4f** |", s[c] / NR; print ""}'
+}
 
-# json KEY...: the keys' values in the JSON line on standard input, tab separated (4 decimals).
+# json KEY...: the keys' values in the JSON line on standard input, tab separated (figures with
+# 4 decimals; the settings reg and alpha as they are).
 json() {
   python3 -c '
 import json, sys
 d = json.loads(sys.stdin.read().strip().splitlines()[-1])
-v = [d.get(k, "-") for k in sys.argv[1:]]
-print("\t".join("%.4f" % x if isinstance(x, float) else str(x) for x in v))
+def show(k):
+    x = d.get(k, "-")
+    if not isinstance(x, float):
+        return "-" if x is None else str(x)
+    return "%g" % x if k in ("reg", "alpha") else "%.4f" % x
+print("\t".join(show(k) for k in sys.argv[1:]))
 ' "$@"
 }
 mf() { "$MF" --threads "$THREADS" "$@" "${EXTRA[@]}" | tail -1; }
@@ -65,13 +90,18 @@ if [ -f "$M/u1.base" ]; then
     rows+=("$(explicit "ML-100K u$f" "$M/u$f.base" "$M/u$f.test")")
     echo "${rows[-1]}"
   done
-  printf '%s\n' "${rows[@]}" | awk -F'|' '{for (c = 3; c <= 6; ++c) s[c] += $c}
-    END {printf "| ML-100K mean |"; for (c = 3; c <= 6; ++c) printf " **%.4f** |", s[c] / NR; print " | | |"}'
+  printf '%s\n' "${rows[@]}" | mean_row "ML-100K mean" 3 6
 else
   echo "ML-100K not found in $M: skipped" >&2
 fi
 if [ -f "$OUT/sparse.train" ]; then
-  explicit "sparse proxy" "$OUT/sparse.train" "$OUT/sparse.test"
+  rows=()
+  for s in $SPARSE_SEEDS; do
+    d=$(sparse_dir "$s")
+    rows+=("$(explicit "sparse proxy, split seed $s" "$d/sparse.train" "$d/sparse.test")")
+    echo "${rows[-1]}"
+  done
+  printf '%s\n' "${rows[@]}" | mean_row "sparse proxy mean" 3 6
 else
   echo "sparse proxy not made (no $M/u.data): skipped" >&2
 fi
@@ -90,5 +120,11 @@ else
   echo "Last.FM not made (no $DATA/lastfm-kg/user_artists.dat): skipped" >&2
 fi
 if [ -f "$OUT/sparse.train" ]; then
-  implicit "sparse proxy (rated >= 4 relevant)" "$OUT/sparse.train" "$OUT/sparse.test"
+  rows=()
+  for s in $SPARSE_SEEDS; do
+    d=$(sparse_dir "$s")
+    rows+=("$(implicit "sparse proxy, split seed $s (rated >= 4 relevant)" "$d/sparse.train" "$d/sparse.test")")
+    echo "${rows[-1]}"
+  done
+  printf '%s\n' "${rows[@]}" | mean_row "sparse proxy mean" 3 6
 fi

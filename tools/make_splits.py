@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the per-user 80/20 splits of docs/generalisation.md (standard library only).
 
-    python3 tools/make_splits.py OUT_DIR [--data ../shared/data] [--seed 1]
+    python3 tools/make_splits.py OUT_DIR [--data ../shared/data] [--seed 1] [--only lastfm|sparse]
 
 Writes, into OUT_DIR (never into the repository: the data's licences forbid copies):
   lastfm.train, lastfm.test   Last.FM (lastfm-kg/user_artists.dat): listening counts, every
@@ -117,10 +117,14 @@ def main():
                                                   "..", "..", "shared", "data"),
                    help="the shared data folder (default: ../shared/data beside the project)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--only", choices=["lastfm", "sparse"],
+                   help="write only this data set's split (default: both)")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    lastfm(a.data, a.out, a.seed)
-    sparse(a.data, a.out, a.seed)
+    if a.only in (None, "lastfm"):
+        lastfm(a.data, a.out, a.seed)
+    if a.only in (None, "sparse"):
+        sparse(a.data, a.out, a.seed)
 
 
 if __name__ == "__main__":

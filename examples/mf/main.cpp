@@ -16,16 +16,21 @@
 // (patience 5) on that validation set, within --tune-seconds (default 60; no new candidate starts
 // after it), then refits on the whole training file with the best candidate's regularisation and
 // its best epoch (iteration) count. Candidates and bases (docs/generalisation.md):
-//   biased_sgd   reg_factor in {0.03, 0.05, 0.07, 0.1, 0.15, 0.2} (reg_bias = reg / 2), 128
-//                factors unless --factors, init_scale 0.01, up to 100 epochs;
+//   biased_sgd   reg_factor in {0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5} (reg_bias =
+//                reg / 2), 256 factors unless --factors, init_scale 0.01, learning_rate 0.01,
+//                up to 100 epochs;
 //   biased_als   reg_factor in {0.03, 0.06, 0.12, 0.25, 0.5} (the library's grid), up to 20 sweeps;
-//   implicit_als regularization in {10, 30, 100} x alpha in {1, 3, 10}, up to 15 sweeps, on the
-//                --values of the training part, ndcg@k against its held-out items with a value
-//                >= --relevance.
+//   implicit_als regularization in {10, 30, 100, 300} x alpha in {1, 3, 10, 40}, up to 15
+//                sweeps, on the --values of the training part, ndcg@k against its held-out
+//                items with a value >= --relevance.
 // With any of those options, or --no-tune: exactly the settings given and the library's defaults
 // for the rest (recfuse/factorize/model.hpp), no tuning. --factors is never tuned. The JSON says
 // which ("tuned") and what was used ("reg", "epochs", "alpha"; with tuning "tune_seconds",
 // "tune_trials", "validation_value", "validation_curve", "best_iteration").
+// Options are parsed by CLI11 (--help lists them); a bad value or an unknown option exits with
+// status 2 and a message naming it. The JSON line is written by nlohmann-json: a figure that is
+// NaN or infinite (the rmse and mae of a fit diverged by settings given by hand) is null;
+// figures have six decimals.
 //
 // biased_sgd / biased_als: rmse and mae of the predictions for every test rating (a test user
 // or item absent from the training file falls back to the global mean plus the known biases),
@@ -39,7 +44,6 @@
 // precision@k, recall@k, ndcg@k and map@k, and the same for the popularity baseline (items
 // ranked by their number of training users).
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -47,11 +51,17 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
-#include <string_view>
+#include <utility>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../common/cli.hpp"
+#include "../common/generated.hpp"
 #include "recfuse/factorize.hpp"
 #include "recfuse/io/ratings.hpp"
 #include "recfuse/metrics/error.hpp"
@@ -62,13 +72,6 @@
 namespace {
 
 using recfuse::index_t;
-
-constexpr const char* usage =
-    "usage: recfuse-mf --train PATH --test PATH [--model biased_sgd|biased_als|implicit_als]\n"
-    "                  [--factors N] [--epochs N] [--reg X] [--alpha X] [--no-tune]\n"
-    "                  [--tune-seconds S] [--relevance MIN] [--values ones|counts|log]\n"
-    "                  [--seed N] [--threads N] [--k N] [--save PATH]\n"
-    "       recfuse-mf --demo [same options]   (generated data instead of files)\n";
 
 struct arguments {
   std::string train, test, model = "biased_sgd", save, values = "ones";
@@ -82,87 +85,48 @@ struct arguments {
 };
 
 [[noreturn]] void fail(const std::string& message) {
-  std::fprintf(stderr, "recfuse-mf: %s\n%s", message.c_str(), usage);
+  std::fprintf(stderr, "recfuse-mf: %s\nRun with --help for the options.\n", message.c_str());
   std::exit(2);
-}
-
-template <class N>
-N parse_number(std::string_view flag, std::string_view text, N min,
-               N max = std::numeric_limits<N>::max()) {
-  N value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    fail(std::string(flag) + " needs an integer >= " + std::to_string(min) +
-         (max == std::numeric_limits<N>::max() ? "" : " and <= " + std::to_string(max)) +
-         ", got '" + std::string(text) + "'");
-  }
-  return value;
-}
-
-double parse_real(std::string_view flag, std::string_view text, double min) {
-  double value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) ||
-      value < min) {
-    char bound[32];
-    std::snprintf(bound, sizeof bound, "%g", min);
-    fail(std::string(flag) + " needs a finite number >= " + bound + ", got '" + std::string(text) +
-         "'");
-  }
-  return value;
 }
 
 arguments parse(int argc, char** argv) {
   arguments a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    if (flag == "--demo" || flag == "--no-tune") {
-      (flag == "--demo" ? a.demo : a.no_tune) = true;
-      continue;
-    }
-    if (flag == "-h" || flag == "--help") {
-      std::fputs(usage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) fail(std::string(flag) + " needs a value");
-    const std::string_view value = argv[++i];
-    if (flag == "--train")
-      a.train = value;
-    else if (flag == "--test")
-      a.test = value;
-    else if (flag == "--model")
-      a.model = value;
-    else if (flag == "--save")
-      a.save = value;
-    else if (flag == "--values")
-      a.values = value;
-    else if (flag == "--reg")
-      a.reg = parse_real(flag, value, 0.0);
-    else if (flag == "--alpha")
-      a.alpha = parse_real(flag, value, 0.0);
-    else if (flag == "--relevance")
-      a.relevance = parse_real(flag, value, -std::numeric_limits<double>::max());
-    else if (flag == "--tune-seconds")
-      a.tune_seconds = parse_real(flag, value, 0.0);
-    else if (flag == "--factors")
-      a.factors = parse_number<long long>(flag, value, 1, 65536);
-    else if (flag == "--epochs")
-      a.epochs = parse_number<long long>(flag, value, 0, 1000000);
-    else if (flag == "--k")
-      a.k = parse_number<long long>(flag, value, 1, 1000000);
-    else if (flag == "--threads")
-      a.threads = parse_number<long long>(flag, value, 0, 4096);
-    else if (flag == "--seed") {
-      a.seed = parse_number<unsigned long long>(flag, value, 0);
-      a.seed_set = true;
-    } else {
-      fail("unknown option " + std::string(flag));
-    }
-  }
-  if (a.model != "biased_sgd" && a.model != "biased_als" && a.model != "implicit_als")
-    fail("--model must be biased_sgd, biased_als or implicit_als, got '" + a.model + "'");
-  if (a.values != "ones" && a.values != "counts" && a.values != "log")
-    fail("--values must be ones, counts or log, got '" + a.values + "'");
+  CLI::App app{
+      "recfuse-mf: train a factorization model on a ratings file, evaluate it on another, and "
+      "print the figures as one JSON object on the last line (docs/generalisation.md)",
+      "recfuse-mf"};
+  // An option given twice takes its last value (as before CLI11).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--train", a.train, "training ratings: user item rating [time] per line");
+  app.add_option("--test", a.test, "test ratings, same format");
+  app.add_flag("--demo", a.demo, "generated data of MovieLens 100K's shape instead of files");
+  app.add_option("--model", a.model, "the model")
+      ->check(CLI::IsMember({"biased_sgd", "biased_als", "implicit_als"}));
+  app.add_option("--factors", a.factors, "latent factors (default: 256 tuned sgd, else 64)")
+      ->check(examples::integer_in(1, 65536));
+  app.add_option("--epochs", a.epochs, "epochs / sweeps (given: no tuning)")
+      ->check(examples::integer_in(0, 1000000));
+  app.add_option("--reg", a.reg, "factor regularisation (given: no tuning)")
+      ->check(examples::finite_number(0.0));
+  app.add_option("--alpha", a.alpha, "implicit_als confidence scale (given: no tuning)")
+      ->check(examples::finite_number(0.0));
+  app.add_flag("--no-tune", a.no_tune, "the library's defaults, no tuning");
+  app.add_option("--tune-seconds", a.tune_seconds,
+                 "no new tuning candidate starts after this (default 60)")
+      ->check(examples::finite_number(0.0));
+  app.add_option("--relevance", a.relevance,
+                 "implicit_als: a test item is relevant when its value is >= this (default 4)")
+      ->check(examples::finite_number());
+  app.add_option("--values", a.values, "implicit_als training values (default ones)")
+      ->check(CLI::IsMember({"ones", "counts", "log"}));
+  auto* seed = app.add_option("--seed", a.seed, "seed of the carve (and of --demo's data)")
+                   ->check(examples::finite_number(0.0));
+  app.add_option("--threads", a.threads, "threads (0: all)")->check(examples::integer_in(0, 4096));
+  app.add_option("--k", a.k, "implicit_als: the length of the top list (default 10)")
+      ->check(examples::integer_in(1, 1000000));
+  app.add_option("--save", a.save, "write the fitted model to this file");
+  examples::parse_or_exit(app, argc, argv);
+  a.seed_set = seed->count() > 0;
   if (a.alpha >= 0 && a.model != "implicit_als") fail("--alpha applies to implicit_als only");
   if (!a.demo && (a.train.empty() || a.test.empty())) fail("--train and --test are required");
   return a;
@@ -173,42 +137,19 @@ struct split {
   std::string source;
 };
 
-// MovieLens 100K's shape: 943 users, 1682 items, ~100K ratings on 1..5 from a rank-8 taste
-// model with biases, item popularity by a power law; 80/20 split by the seed.
+// MovieLens 100K's shape (examples/common/generated.hpp), 80/20 split by the seed.
 split generate(std::uint64_t seed) {
-  constexpr index_t users = 943, items = 1682, rank = 8;
-  // mt19937_64's output is fixed by the standard; the distributions are not, so uniform and
-  // normal draws are made here (53-bit uniforms, Box-Muller): the same data on every platform.
-  std::mt19937_64 rng(seed);
-  auto unit = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
-  auto gauss = [&] {
-    const double u1 = 1.0 - unit(), u2 = unit();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  };
-  std::vector<double> p(users * rank), q(items * rank), bu(users), bi(items);
-  for (auto& x : p) x = 0.35 * gauss();
-  for (auto& x : q) x = 0.35 * gauss();
-  for (auto& x : bu) x = 0.4 * gauss();
-  for (auto& x : bi) x = 0.5 * gauss();
   split s;
   s.source = "generated";
-  s.train.users = s.test.users = users;
-  s.train.items = s.test.items = items;
-  std::vector<char> taken(users * items, 0);
-  for (index_t u = 0; u < users; ++u) {
-    const index_t count = 20 + static_cast<index_t>(std::pow(unit(), 3.0) * 400);
-    for (index_t c = 0; c < count; ++c) {
-      const auto i = static_cast<index_t>(std::pow(unit(), 2.5) * items);
-      if (taken[u * items + i]) continue;
-      taken[u * items + i] = 1;
-      double r = 3.53 + bu[u] + bi[i] + 0.3 * gauss();
-      for (index_t f = 0; f < rank; ++f) r += p[u * rank + f] * q[i * rank + f];
-      auto& set = unit() < 0.8 ? s.train : s.test;
-      set.user.push_back(static_cast<std::int32_t>(u));
-      set.item.push_back(static_cast<std::int32_t>(i));
-      set.value.push_back(static_cast<float>(std::clamp(std::round(r), 1.0, 5.0)));
-    }
-  }
+  s.train.users = s.test.users = 943;
+  s.train.items = s.test.items = 1682;
+  examples::generate_ratings(seed, {.max_extra = 400, .train_fraction = 0.8},
+                             [&](std::int32_t u, std::int32_t i, float r, bool test) {
+                               auto& set = test ? s.test : s.train;
+                               set.user.push_back(u);
+                               set.item.push_back(i);
+                               set.value.push_back(r);
+                             });
   return s;
 }
 
@@ -229,6 +170,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+using json = nlohmann::ordered_json;
+
 // What a fit used, for the JSON: the settings, and with tuning what the tuner saw.
 struct settings {
   bool tuned = false;
@@ -239,26 +182,20 @@ struct settings {
   int trials = 0, curve = 0, best_iteration = 0;
   bool budget_exhausted = false;
 
-  std::string json() const {
-    char buffer[512];
-    std::string out;
-    std::snprintf(buffer, sizeof buffer, ", \"tuned\": %s, \"reg\": %.6g, \"epochs\": %d",
-                  tuned ? "true" : "false", reg, epochs);
-    out += buffer;
-    if (alpha >= 0) {
-      std::snprintf(buffer, sizeof buffer, ", \"alpha\": %.6g", alpha);
-      out += buffer;
-    }
-    if (tuned) {
-      std::snprintf(buffer, sizeof buffer,
-                    ", \"tune_seconds\": %.6f, \"tune_trials\": %d, \"tune_budget_exhausted\": %s, "
-                    "\"validation_metric\": \"%s\", \"validation_value\": %.6f, "
-                    "\"validation_curve\": %d, \"best_iteration\": %d",
-                    tune_seconds, trials, budget_exhausted ? "true" : "false", metric.c_str(),
-                    validation_value, curve, best_iteration);
-      out += buffer;
-    }
-    return out;
+  // Adds the keys to a JSON object.
+  void add_to(json& out) const {
+    out["tuned"] = tuned;
+    out["reg"] = examples::figure(reg);
+    out["epochs"] = epochs;
+    if (alpha >= 0) out["alpha"] = examples::figure(alpha);
+    if (!tuned) return;
+    out["tune_seconds"] = examples::figure(tune_seconds);
+    out["tune_trials"] = trials;
+    out["tune_budget_exhausted"] = budget_exhausted;
+    out["validation_metric"] = metric;
+    out["validation_value"] = examples::figure(validation_value);
+    out["validation_curve"] = curve;
+    out["best_iteration"] = best_iteration;
   }
 };
 
@@ -319,8 +256,13 @@ void report_explicit(const arguments& a, const split& s, const Model& model, dou
   index_t unseen = 0;
   for (index_t e = 0; e < n; ++e)
     unseen += s.test.user[e] >= model.users || s.test.item[e] >= model.items;
-  const double rmse = recfuse::rmse(cpu, predicted, s.test.value);
-  const double mae = recfuse::mae(cpu, predicted, s.test.value);
+  // A diverged fit (settings given by hand, e.g. a huge --reg) predicts NaN: its rmse and mae
+  // are then NaN, written as null, and the baselines are still reported.
+  const bool all_finite =
+      std::all_of(predicted.begin(), predicted.end(), [](float x) { return std::isfinite(x); });
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double rmse = all_finite ? recfuse::rmse(cpu, predicted, s.test.value) : nan;
+  const double mae = all_finite ? recfuse::mae(cpu, predicted, s.test.value) : nan;
   const bias_baseline biases(s.train);
   std::vector<float> mean(predicted.size(), static_cast<float>(biases.mu)), bias(predicted.size());
   for (index_t e = 0; e < n; ++e)
@@ -332,14 +274,19 @@ void report_explicit(const arguments& a, const split& s, const Model& model, dou
       "user or item), trained in %.3f s; global mean rmse %.4f, regularised biases rmse %.4f\n",
       a.model.c_str(), static_cast<long long>(model.factors), rmse, mae, static_cast<long long>(n),
       static_cast<long long>(unseen), train_seconds, rmse_mean, rmse_biases);
-  std::printf(
-      "{\"model\": \"%s\", \"data\": \"%s\", \"factors\": %lld, \"rmse\": %.6f, \"mae\": %.6f, "
-      "\"rmse_global_mean\": %.6f, \"rmse_biases\": %.6f, \"test_ratings\": %lld, "
-      "\"unseen_test_ratings\": %lld, \"train_seconds\": %.6f%s}\n",
-      a.model.c_str(), s.source == "generated" ? "generated" : "files",
-      static_cast<long long>(model.factors), rmse, mae, rmse_mean, rmse_biases,
-      static_cast<long long>(n), static_cast<long long>(unseen), train_seconds,
-      used.json().c_str());
+  json out;
+  out["model"] = a.model;
+  out["data"] = s.source == "generated" ? "generated" : "files";
+  out["factors"] = model.factors;
+  out["rmse"] = examples::figure(rmse);
+  out["mae"] = examples::figure(mae);
+  out["rmse_global_mean"] = examples::figure(rmse_mean);
+  out["rmse_biases"] = examples::figure(rmse_biases);
+  out["test_ratings"] = n;
+  out["unseen_test_ratings"] = unseen;
+  out["train_seconds"] = examples::figure(train_seconds);
+  used.add_to(out);
+  std::puts(out.dump().c_str());
 }
 
 // Every user's top k of the items by query . item, its training items excluded, scored against
@@ -390,17 +337,23 @@ void report_implicit(const arguments& a, const split& s,
       static_cast<long long>(model.factors), a.k, static_cast<long long>(items),
       static_cast<long long>(r.users), r.precision, r.recall, r.ndcg, r.map, train_seconds,
       p.precision, p.recall, p.ndcg, p.map);
-  const auto k_ = a.k;
-  std::printf(
-      "{\"model\": \"implicit_als\", \"data\": \"%s\", \"factors\": %lld, \"users\": %lld, "
-      "\"precision@%lld\": %.6f, \"recall@%lld\": %.6f, \"ndcg@%lld\": %.6f, \"map@%lld\": %.6f, "
-      "\"precision@%lld_popularity\": %.6f, \"recall@%lld_popularity\": %.6f, "
-      "\"ndcg@%lld_popularity\": %.6f, \"map@%lld_popularity\": %.6f, \"values\": \"%s\", "
-      "\"relevance\": %.6g, \"train_seconds\": %.6f%s}\n",
-      s.source == "generated" ? "generated" : "files", static_cast<long long>(model.factors),
-      static_cast<long long>(r.users), k_, r.precision, k_, r.recall, k_, r.ndcg, k_, r.map, k_,
-      p.precision, k_, p.recall, k_, p.ndcg, k_, p.map, a.values.c_str(), a.relevance,
-      train_seconds, used.json().c_str());
+  const std::string at = "@" + std::to_string(a.k);
+  json out;
+  out["model"] = "implicit_als";
+  out["data"] = s.source == "generated" ? "generated" : "files";
+  out["factors"] = model.factors;
+  out["users"] = r.users;
+  for (const auto& [suffix, x] : {std::pair{"", r}, std::pair{"_popularity", p}}) {
+    out["precision" + at + suffix] = examples::figure(x.precision);
+    out["recall" + at + suffix] = examples::figure(x.recall);
+    out["ndcg" + at + suffix] = examples::figure(x.ndcg);
+    out["map" + at + suffix] = examples::figure(x.map);
+  }
+  out["values"] = a.values;
+  out["relevance"] = examples::figure(a.relevance);
+  out["train_seconds"] = examples::figure(train_seconds);
+  used.add_to(out);
+  std::puts(out.dump().c_str());
 }
 
 // The tuner's settings: --tune-seconds, a 10% per-user validation carve seeded by --seed.
@@ -455,13 +408,15 @@ int main(int argc, char** argv) {
       if (a.reg >= 0) o.reg_factor = a.reg;
       if (a.seed_set) o.seed = a.seed;
       if (a.tune()) {
-        // The tuning base (docs/generalisation.md): more factors and a smaller start than the
-        // library's defaults, and up to 100 epochs cut by early stopping.
-        if (a.factors <= 0) o.factors = 128;
+        // The tuning base (docs/generalisation.md): more factors, a smaller start and a lower
+        // learning rate than the library's defaults, and up to 100 epochs cut by early
+        // stopping.
+        if (a.factors <= 0) o.factors = 256;
         o.init_scale = 0.01;
+        o.learning_rate = 0.01;
         o.epochs = 100;
         auto t = tuning(a);
-        t.reg_grid = {0.03, 0.05, 0.07, 0.1, 0.15, 0.2};
+        t.reg_grid = {0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5};
         const auto r = recfuse::tune_biased_sgd(cpu, s.train.view(), o, t);
         note(used, r, seconds_since(t0));
         o = r.best;  // the chosen reg_factor (reg_bias in proportion) and best epoch
@@ -524,8 +479,10 @@ int main(int argc, char** argv) {
         v.data = held.view();
         v.k = static_cast<index_t>(a.k);
         auto t = tuning(a);
-        t.reg_grid = {10, 30, 100};  // around the library's defaults (30, 2): 9 fits, not 25
-        t.alpha_grid = {1, 3, 10};
+        // Around the library's defaults (30, 2) and up to the strong regularisation and
+        // confidence that sparse data needs (docs/generalisation.md): 16 fits.
+        t.reg_grid = {10, 30, 100, 300};
+        t.alpha_grid = {1, 3, 10, 40};
         const auto r = recfuse::tune_implicit_als(cpu, carve.train.view(), o, t, &v);
         note(used, r, seconds_since(t0));
         o = r.best;
