@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -53,13 +54,14 @@ std::vector<std::vector<index_t>> rank_blends(const Policy& cpu, const signals& 
   const index_t users = s.als.users, m = static_cast<index_t>(candidates.size());
   const auto factors = gather_rows(s.als.item_factors, s.als.factors, candidates);
   const auto smoothed = gather_rows(s.smoothed, s.als.factors, candidates);
+  const auto co_smoothed = gather_rows(s.co_smoothed, s.als.factors, candidates);
   std::vector<std::vector<index_t>> recs(
       blends.size(), std::vector<index_t>(static_cast<std::size_t>(users * k), -1));
   std::vector<float> parts[scorers], fused;
   std::vector<index_t> offsets;
   for (index_t u0 = 0; u0 < users; u0 += block) {
     const index_t n = std::min(block, users - u0);
-    score_block(cpu, s, u0, n, factors, smoothed, candidates, parts, true);
+    score_block(cpu, s, u0, n, factors, smoothed, co_smoothed, candidates, parts, true);
     offsets.assign(static_cast<std::size_t>(n + 1), 0);
     for (index_t r = 0; r <= n; ++r) offsets[r] = exclude.offsets[u0 + r] - exclude.offsets[u0];
     const recfuse::csr_pattern_view<std::int32_t> seen(

@@ -1,18 +1,21 @@
 // recfuse-lastfm: a real knowledge graph in the fusion. Implicit ALS on the HetRec 2011 Last.FM
-// listening counts is blended with knowledge-graph signals (artist -> entity -> artist paths of
-// the MKR authors' Satori graph), ranked with training artists excluded, checked on artists
-// removed from training entirely (cold start), and explained. The last line of standard output
-// is one JSON object.
+// listening counts is blended with knowledge-graph signals, ranked with training artists
+// excluded, checked on artists removed from training entirely (cold start), and explained. The
+// graph has two kinds of relations between artists: the Satori ones of the MKR authors' graph
+// (artist -> (relation, entity) -> artist) and a co-listen relation built from the training
+// listens (kNN-sparsified cosine co-occurrence). The last line of standard output is one JSON
+// object (nlohmann-json; a figure that is not a finite number is printed as null).
 //
 //   recfuse-lastfm [--data DIR] [--seed N] [--threads N] [--protocol topk|mkr]
+//                  [--colisten-neighbors N] [--colisten-min-count N]
 //
 // DIR holds user_artists.dat, item_index2entity_id.txt and kg.txt (default: ../shared/data/
 // lastfm-kg beside the source tree). Where they are absent the program says so and exits 0.
 // --protocol topk (default): top-k ranking (NDCG@10, Recall@20) and cold start (data.hpp,
 // signals.hpp, evaluate.hpp); mkr: the MKR papers' CTR protocol (AUC, accuracy; mkr.hpp).
+// Bad options: a message on standard error and exit status 2.
 // docs/lastfm.md describes both protocols and the results.
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -24,9 +27,13 @@
 #include <numeric>
 #include <random>
 #include <string>
-#include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../common/cli.hpp"
 #include "data.hpp"
 #include "evaluate.hpp"
 #include "mkr.hpp"
@@ -43,67 +50,49 @@ namespace {
 using lastfm::index_t;
 using cpu_policy = recfuse::exec::xsimd;
 
-constexpr const char* usage =
-    "usage: recfuse-lastfm [--data DIR] [--seed N] [--threads N] [--protocol topk|mkr]\n";
-
 struct arguments {
   std::string data = RECFUSE_DEFAULT_DATA, protocol = "topk";
   std::uint64_t seed = 1;
   int threads = 0;
+  lastfm::colisten_options colisten;
 };
-
-[[noreturn]] void fail(const std::string& message) {
-  std::fprintf(stderr, "recfuse-lastfm: %s\n%s", message.c_str(), usage);
-  std::exit(2);
-}
-
-template <class N>
-N parse_number(std::string_view flag, std::string_view text, N min, N max) {
-  N value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    fail(std::string(flag) + " needs an integer >= " + std::to_string(min) +
-         " and <= " + std::to_string(max) + ", got '" + std::string(text) + "'");
-  }
-  return value;
-}
 
 arguments parse(int argc, char** argv) {
   arguments a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    if (flag == "-h" || flag == "--help") {
-      std::printf("%s", usage);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) fail("option " + std::string(flag) + " needs a value");
-    const std::string_view value = argv[++i];
-    if (flag == "--data")
-      a.data = value;
-    else if (flag == "--seed")
-      a.seed =
-          parse_number<std::uint64_t>(flag, value, 0, std::numeric_limits<std::uint64_t>::max());
-    else if (flag == "--threads")
-      a.threads = parse_number<int>(flag, value, 1, 1024);
-    else if (flag == "--protocol") {
-      if (value != "topk" && value != "mkr")
-        fail("--protocol must be topk or mkr, got '" + std::string(value) + "'");
-      a.protocol = value;
-    } else
-      fail("unknown option " + std::string(flag));
-  }
+  CLI::App app{
+      "recfuse-lastfm: implicit ALS on Last.FM fused with a knowledge graph (Satori relations "
+      "and a co-listen relation); prints the figures as one JSON object on the last line "
+      "(docs/lastfm.md)",
+      "recfuse-lastfm"};
+  app.add_option("--data", a.data,
+                 "folder with user_artists.dat, item_index2entity_id.txt and kg.txt")
+      ->capture_default_str();
+  app.add_option("--seed", a.seed, "seed of the splits and of ALS (default 1)")
+      ->check(examples::integer_in<std::uint64_t>(0, std::numeric_limits<std::uint64_t>::max()));
+  app.add_option("--threads", a.threads, "threads (default: all)")
+      ->check(examples::integer_in(1, 1024));
+  app.add_option("--protocol", a.protocol,
+                 "topk: top-k ranking and cold start; mkr: the MKR papers' CTR protocol")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v == "topk" || v == "mkr") return {};
+            return "must be topk or mkr, got '" + v + "'";
+          },
+          "topk|mkr"))
+      ->capture_default_str();
+  app.add_option("--colisten-neighbors", a.colisten.neighbors,
+                 "co-listen relation: strongest links kept per artist (0: no co-listen "
+                 "relation; default 100)")
+      ->check(examples::integer_in<index_t>(0, 100000));
+  app.add_option("--colisten-min-count", a.colisten.min_count,
+                 "co-listen relation: fewest common listeners of a link (default 2)")
+      ->check(examples::integer_in<index_t>(1, 100000));
+  examples::parse_or_exit(app, argc, argv);
   return a;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::string number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6f", v);
-  return text;
 }
 
 std::vector<std::int32_t> all_items(index_t n) {
@@ -122,11 +111,17 @@ recfuse::csr_matrix<float> exclusion(const lastfm::pairs& train, const std::vect
   return lastfm::by_candidate(p, users, candidates, items);
 }
 
-// The grids the blend weights are chosen from (on validation data only).
+// The grids the blend weights are chosen from (on validation data only). Warm: the Satori-only
+// blends (ALS + kg_knn + kg_als, 25 points), then blends with the co-listen relation (co_knn,
+// co_als) with and without the Satori scorers.
 std::vector<lastfm::weights> warm_grid() {
   std::vector<lastfm::weights> g;
   for (double knn : {0.0, 0.01, 0.02, 0.04, 0.08})
-    for (double agg : {0.0, 0.02, 0.05, 0.1, 0.2}) g.push_back({1.0, knn, agg, 0.0});
+    for (double agg : {0.0, 0.02, 0.05, 0.1, 0.2}) g.push_back({1.0, knn, agg, 0.0, 0.0, 0.0});
+  for (double knn : {0.0, 0.04})
+    for (double agg : {0.0, 0.05})
+      for (double co : {0.5, 1.0, 1.5, 2.0, 3.0})
+        for (double co_als : {0.0, 0.3}) g.push_back({1.0, knn, agg, 0.0, co, co_als});
   return g;
 }
 std::vector<lastfm::weights> cold_grid() {
@@ -134,8 +129,16 @@ std::vector<lastfm::weights> cold_grid() {
   for (double knn : {0.0, 0.5, 1.0})
     for (double agg : {0.0, 0.5, 1.0})
       for (double pop : {0.0, 0.5, 1.0})
-        if (knn + agg + pop > 0) g.push_back({0.0, knn, agg, pop});
+        if (knn + agg + pop > 0) g.push_back({0.0, knn, agg, pop, 0.0, 0.0});
   return g;
+}
+
+bool uses_satori(const lastfm::weights& w) {
+  return w[lastfm::kg_knn_score] != 0 || w[lastfm::kg_als_score] != 0 ||
+         w[lastfm::kg_pop_score] != 0;
+}
+bool uses_colisten(const lastfm::weights& w) {
+  return w[lastfm::co_knn_score] != 0 || w[lastfm::co_als_score] != 0;
 }
 
 std::string weights_text(const lastfm::weights& w) {
@@ -150,25 +153,39 @@ std::string weights_text(const lastfm::weights& w) {
   return t.empty() ? "0" : t;
 }
 
-// Picks the blend with the best NDCG@10 + Recall@20 on `relevant` (the two figures the fused
-// ranking is judged by; ties: the earlier blend, so the smaller weights).
+// The validation figure of every blend of `grid`: NDCG@10 + Recall@20 on `relevant` (the two
+// figures the fused ranking is judged by).
 template <class Policy>
-lastfm::weights pick(const Policy& cpu, const lastfm::signals& s,
-                     const std::vector<std::int32_t>& candidates,
-                     const recfuse::csr_matrix<float>& exclude,
-                     const recfuse::csr_matrix<float>& relevant,
-                     const std::vector<lastfm::weights>& grid, const char* what) {
+std::vector<double> validate(const Policy& cpu, const lastfm::signals& s,
+                             const std::vector<std::int32_t>& candidates,
+                             const recfuse::csr_matrix<float>& exclude,
+                             const recfuse::csr_matrix<float>& relevant,
+                             const std::vector<lastfm::weights>& grid) {
   const index_t k = 20;
   const auto recs = lastfm::rank_blends(cpu, s, candidates, exclude, grid, k);
-  double best = -1;
-  lastfm::weights chosen = grid[0];
+  std::vector<double> value(grid.size());
   for (std::size_t b = 0; b < grid.size(); ++b) {
     const auto m = lastfm::score(cpu, recs[b], k, relevant);
-    const double v = m.ndcg10 + (std::isfinite(m.recall20) ? m.recall20 : 0.0);
-    if (v > best) best = v, chosen = grid[b];
+    value[b] = m.ndcg10 + (std::isfinite(m.recall20) ? m.recall20 : 0.0);
+  }
+  return value;
+}
+
+// The blend of `grid` with the best validation figure among those `allowed` (ties: the earlier
+// blend, so the smaller weights).
+template <class Allowed>
+lastfm::weights pick(const std::vector<lastfm::weights>& grid, const std::vector<double>& value,
+                     Allowed allowed, const char* what) {
+  double best = -1;
+  lastfm::weights chosen = grid[0];
+  std::size_t n = 0;
+  for (std::size_t b = 0; b < grid.size(); ++b) {
+    if (!allowed(grid[b])) continue;
+    ++n;
+    if (value[b] > best) best = value[b], chosen = grid[b];
   }
   std::printf("  %s: chose %s (validation ndcg@10 + recall@20 %.4f over %zu blends)\n", what,
-              weights_text(chosen).c_str(), best, grid.size());
+              weights_text(chosen).c_str(), best, n);
   return chosen;
 }
 
@@ -199,14 +216,14 @@ int run_topk(const arguments& a, const cpu_policy& cpu, const lastfm::dataset& d
   const auto candidates = all_items(items);
 
   // ---- stage A: the blend weights, chosen on a validation carve of the training data ----
-  lastfm::weights warm_w, cold_w;
+  lastfm::weights warm_w, satori_w, colisten_w, cold_w;
   {
     const auto t = std::chrono::steady_clock::now();
     const auto pool = lastfm::linked_with_pairs(d, sp.kept, sp.is_cold);
     const auto va = lastfm::make_split(
         sp.kept, pool,
         0.1 * static_cast<double>(d.linked.size()) / static_cast<double>(pool.size()), 0.2, rng);
-    const auto s = lastfm::build_signals(cpu, d, kg, va.kept, a.seed);
+    const auto s = lastfm::build_signals(cpu, d, kg, va.kept, a.seed, a.colisten);
     std::vector<index_t> banned = sp.cold_items;
     banned.insert(banned.end(), va.cold_items.begin(), va.cold_items.end());
     const auto exclude = exclusion(va.kept, banned, users, candidates, items);
@@ -214,27 +231,44 @@ int run_topk(const arguments& a, const cpu_policy& cpu, const lastfm::dataset& d
     std::printf("stage A: %lld fit, %lld validation pairs, %zu pseudo-cold artists (%.2f s)\n",
                 static_cast<long long>(va.kept.size()), static_cast<long long>(va.held.size()),
                 va.cold_items.size(), seconds_since(t));
-    warm_w = pick(cpu, s, candidates, exclude, relevant, warm_grid(), "warm blend");
+    const auto grid = warm_grid();
+    const auto value = validate(cpu, s, candidates, exclude, relevant, grid);
+    const auto any = [](const lastfm::weights&) { return true; };
+    satori_w = pick(
+        grid, value, [](const lastfm::weights& w) { return !uses_colisten(w); },
+        "warm blend, Satori relations only");
+    colisten_w = pick(
+        grid, value, [](const lastfm::weights& w) { return !uses_satori(w); },
+        "warm blend, co-listen relation only");
+    warm_w = pick(grid, value, any, "warm blend, Satori + co-listen");
     const std::vector<std::int32_t> pc(va.cold_items.begin(), va.cold_items.end());
     lastfm::pairs none = lastfm::empty_like(va.kept);
-    cold_w = pick(cpu, s, pc, lastfm::by_candidate(none, users, pc, items),
-                  lastfm::by_candidate(va.cold, users, pc, items), cold_grid(), "cold blend");
+    const auto cgrid = cold_grid();
+    cold_w = pick(cgrid,
+                  validate(cpu, s, pc, lastfm::by_candidate(none, users, pc, items),
+                           lastfm::by_candidate(va.cold, users, pc, items), cgrid),
+                  any, "cold blend");
   }
 
   // ---- stage B: every scorer on the whole training set; the figures ----
-  const auto s = lastfm::build_signals(cpu, d, kg, sp.kept, a.seed);
+  const auto s = lastfm::build_signals(cpu, d, kg, sp.kept, a.seed, a.colisten);
   const auto exclude = exclusion(sp.kept, sp.cold_items, users, candidates, items);
   const auto relevant = lastfm::by_candidate(sp.held, users, candidates, items);
-  const lastfm::weights als_only{1.0, 0.0, 0.0, 0.0};
+  const lastfm::weights als_only{1.0, 0.0, 0.0, 0.0, 0.0, 0.0};
   const index_t k = 20;
-  const auto recs = lastfm::rank_blends(cpu, s, candidates, exclude, {als_only, warm_w}, k);
+  const auto recs =
+      lastfm::rank_blends(cpu, s, candidates, exclude, {als_only, warm_w, satori_w, colisten_w}, k);
   const auto m_als = lastfm::score(cpu, recs[0], k, relevant);
   const auto m_fused = lastfm::score(cpu, recs[1], k, relevant);
+  const auto m_satori = lastfm::score(cpu, recs[2], k, relevant);
+  const auto m_colisten = lastfm::score(cpu, recs[3], k, relevant);
   std::printf(
-      "warm ranking over %lld artists for %lld users: ndcg@10 als %.4f, kg fused %.4f; "
-      "recall@20 als %.4f, kg fused %.4f\n",
+      "warm ranking over %lld artists for %lld users: ndcg@10 als %.4f, kg fused %.4f "
+      "(Satori only %.4f, co-listen only %.4f); recall@20 als %.4f, kg fused %.4f (Satori only "
+      "%.4f, co-listen only %.4f)\n",
       static_cast<long long>(items), static_cast<long long>(m_als.users), m_als.ndcg10,
-      m_fused.ndcg10, m_als.recall20, m_fused.recall20);
+      m_fused.ndcg10, m_satori.ndcg10, m_colisten.ndcg10, m_als.recall20, m_fused.recall20,
+      m_satori.recall20, m_colisten.recall20);
 
   // ---- cold start: each user ranks only the cold artists ----
   const std::vector<std::int32_t> cold(sp.cold_items.begin(), sp.cold_items.end());
@@ -307,8 +341,9 @@ int run_topk(const arguments& a, const cpu_policy& cpu, const lastfm::dataset& d
         std::string(d.users.key(u)).c_str(), listened.size());
     const auto factors = lastfm::gather_rows(s.als.item_factors, s.als.factors, candidates);
     const auto smoothed = lastfm::gather_rows(s.smoothed, s.als.factors, candidates);
+    const auto co_smoothed = lastfm::gather_rows(s.co_smoothed, s.als.factors, candidates);
     std::vector<float> parts[lastfm::scorers];
-    lastfm::score_block(cpu, s, u, 1, factors, smoothed, candidates, parts, true);
+    lastfm::score_block(cpu, s, u, 1, factors, smoothed, co_smoothed, candidates, parts, true);
     for (index_t j = 0; j < 3; ++j) {
       const index_t i = recs[1][u * k + j];
       if (i < 0) break;
@@ -334,9 +369,12 @@ int run_topk(const arguments& a, const cpu_policy& cpu, const lastfm::dataset& d
       if (!because.empty())
         std::printf("     because you listened to %s (als fold-in %.3f)\n", because.c_str(),
                     why.score);
-      // The strongest knowledge-graph path from a listened artist: a shared (relation, entity).
+      // The strongest knowledge-graph path from a listened artist: a shared (relation, entity),
+      // and the strongest co-listen link.
       const auto kg_why = lastfm::kg_reason(d, kg, listened, i);
       if (!kg_why.empty()) std::printf("     %s\n", kg_why.c_str());
+      const auto co_why = lastfm::colisten_reason(d, s, listened, i);
+      if (!co_why.empty()) std::printf("     %s\n", co_why.c_str());
     }
     // The best-ranked of the user's top 20 that the graph links to a listened artist.
     for (index_t j = 3; j < k; ++j) {
@@ -362,18 +400,31 @@ int run_topk(const arguments& a, const cpu_policy& cpu, const lastfm::dataset& d
     }
   }
 
-  std::printf(
-      "{\"protocol\": \"topk\", \"seed\": %llu, \"ndcg@10_als\": %s, \"ndcg@10_kg_fused\": %s, "
-      "\"recall@20_als\": %s, \"recall@20_kg_fused\": %s, \"cold_ndcg@10_kg\": %s, "
-      "\"cold_ndcg@10_popularity\": %s, \"cold_ndcg@10_random\": %s, "
-      "\"cold_ndcg@10_popularity_oracle\": %s, \"users\": %lld, \"cold_items\": %lld, "
-      "\"warm_weights\": \"%s\", \"cold_weights\": \"%s\", \"seconds\": %.3f}\n",
-      static_cast<unsigned long long>(a.seed), number(m_als.ndcg10).c_str(),
-      number(m_fused.ndcg10).c_str(), number(m_als.recall20).c_str(),
-      number(m_fused.recall20).c_str(), number(cold_kg).c_str(), number(cold_pop).c_str(),
-      number(cold_random).c_str(), number(cold_oracle).c_str(), static_cast<long long>(m_als.users),
-      static_cast<long long>(nc), weights_text(warm_w).c_str(), weights_text(cold_w).c_str(),
-      seconds_since(t0));
+  nlohmann::ordered_json j;
+  j["protocol"] = "topk";
+  j["seed"] = a.seed;
+  j["ndcg@10_als"] = examples::figure(m_als.ndcg10);
+  j["ndcg@10_kg_fused"] = examples::figure(m_fused.ndcg10);
+  j["recall@20_als"] = examples::figure(m_als.recall20);
+  j["recall@20_kg_fused"] = examples::figure(m_fused.recall20);
+  j["cold_ndcg@10_kg"] = examples::figure(cold_kg);
+  j["cold_ndcg@10_popularity"] = examples::figure(cold_pop);
+  j["cold_ndcg@10_random"] = examples::figure(cold_random);
+  j["cold_ndcg@10_popularity_oracle"] = examples::figure(cold_oracle);
+  j["ndcg@10_satori_fused"] = examples::figure(m_satori.ndcg10);
+  j["recall@20_satori_fused"] = examples::figure(m_satori.recall20);
+  j["ndcg@10_colisten_fused"] = examples::figure(m_colisten.ndcg10);
+  j["recall@20_colisten_fused"] = examples::figure(m_colisten.recall20);
+  j["users"] = m_als.users;
+  j["cold_items"] = nc;
+  j["colisten_neighbors"] = a.colisten.neighbors;
+  j["colisten_min_count"] = a.colisten.min_count;
+  j["warm_weights"] = weights_text(warm_w);
+  j["satori_weights"] = weights_text(satori_w);
+  j["colisten_weights"] = weights_text(colisten_w);
+  j["cold_weights"] = weights_text(cold_w);
+  j["seconds"] = examples::figure(seconds_since(t0));
+  std::printf("%s\n", j.dump().c_str());
   return 0;
 }
 
@@ -388,7 +439,8 @@ int main(int argc, char** argv) {
     for (const char* f : {"user_artists.dat", "item_index2entity_id.txt", "kg.txt"}) {
       if (!std::filesystem::exists(dir / f)) {
         std::printf("Last.FM data not found at %s\n", dir.string().c_str());
-        std::printf("{\"protocol\": \"%s\", \"data\": \"not found\"}\n", a.protocol.c_str());
+        const nlohmann::ordered_json j{{"protocol", a.protocol}, {"data", "not found"}};
+        std::printf("%s\n", j.dump().c_str());
         return 0;
       }
     }

@@ -14,13 +14,18 @@
 #include <random>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "../common/cli.hpp"
 #include "data.hpp"
 #include "evaluate.hpp"
 #include "signals.hpp"
 
 namespace lastfm {
 
-// The four scorers of every pair (column-major: scorer c at out[c][e]), unstandardised.
+// The scorers of every pair (column-major: scorer c at out[c][e]), unstandardised; kg_pop is
+// the artist's own training popularity here, and the co-listen scorers stay 0 (this protocol
+// uses the Satori relations only).
 inline void pair_scores(const signals& s, const pairs& p, std::vector<float> (&out)[scorers]) {
   const index_t k = s.als.factors;
   for (auto& o : out) o.assign(static_cast<std::size_t>(p.size()), 0.0f);
@@ -64,7 +69,9 @@ int run_mkr(const Policy& cpu, const dataset& d, const kg_graph& kg, std::uint64
       static_cast<unsigned long long>(seed), static_cast<long long>(l.train.size()),
       static_cast<long long>(l.eval.size()), static_cast<long long>(l.test.size()),
       static_cast<long long>(positives.size()));
-  const auto s = build_signals(cpu, d, kg, positives, seed);
+  colisten_options no_colisten;
+  no_colisten.neighbors = 0;
+  const auto s = build_signals(cpu, d, kg, positives, seed, no_colisten);
   std::vector<float> ev[scorers], te[scorers];
   pair_scores(s, l.eval, ev);
   pair_scores(s, l.test, te);
@@ -116,14 +123,21 @@ int run_mkr(const Policy& cpu, const dataset& d, const kg_graph& kg, std::uint64
       "%.4f, als + popularity %.4f, kg fused %.4f\n",
       auc_als, auc_no_kg, auc_fused, acc_als, acc_no_kg, acc_fused);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf(
-      "{\"protocol\": \"mkr\", \"seed\": %llu, \"auc_als\": %.6f, \"auc_kg_fused\": %.6f, "
-      "\"acc_als\": %.6f, \"acc_kg_fused\": %.6f, \"auc_als_popularity\": %.6f, "
-      "\"acc_als_popularity\": %.6f, \"test_pairs\": %lld, \"weights\": "
-      "[%.2f, %.2f, %.2f, %.2f], \"seconds\": %.3f}\n",
-      static_cast<unsigned long long>(seed), auc_als, auc_fused, acc_als, acc_fused, auc_no_kg,
-      acc_no_kg, static_cast<long long>(l.test.size()), chosen[0], chosen[1], chosen[2], chosen[3],
-      secs);
+  nlohmann::ordered_json j;
+  j["protocol"] = "mkr";
+  j["seed"] = seed;
+  j["auc_als"] = examples::figure(auc_als);
+  j["auc_kg_fused"] = examples::figure(auc_fused);
+  j["acc_als"] = examples::figure(acc_als);
+  j["acc_kg_fused"] = examples::figure(acc_fused);
+  j["auc_als_popularity"] = examples::figure(auc_no_kg);
+  j["acc_als_popularity"] = examples::figure(acc_no_kg);
+  j["test_pairs"] = l.test.size();
+  j["weights"] = nlohmann::ordered_json::array();
+  for (int c = als_score; c <= kg_pop_score; ++c)
+    j["weights"].push_back(examples::figure(chosen[c]));
+  j["seconds"] = examples::figure(secs);
+  std::printf("%s\n", j.dump().c_str());
   return 0;
 }
 

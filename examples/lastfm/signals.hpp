@@ -8,7 +8,15 @@
 //   kg_als     the ALS score of the artist's factors aggregated (weighted mean,
 //              graph::aggregate) over its KG neighbours that have training data: x_u . y~_i
 //   kg_pop     log(1 + the KG neighbours' mean training popularity) (cold ranking only)
-// Every scorer is standardised per user over the candidates (z-scores) before the blend.
+//   co_knn     the same item-kNN over the co-listen relation of the training pairs (artists
+//              that the same users listened to; graph::cooccurrence_graph, cosine weights, the
+//              strongest `colisten_options::neighbors` per artist)
+//   co_als     the ALS score of the artist's factors aggregated over its co-listen neighbours
+// The Satori scorers (kg_*) use the knowledge graph only; the co-listen ones (co_*) are a second
+// relation kind of the same item graph, built from the training listens only (never from
+// held-out pairs). Every scorer is standardised per user over the candidates (z-scores) before
+// the blend. Cost of build_signals beyond ALS: the co-listen graph, O(sum over users of their
+// training artists^2), and two graph::aggregate calls over factors.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data.hpp"
@@ -31,21 +40,26 @@ struct kg_graph {
   recfuse::csr_matrix<float> by_target;  // the transpose: row j lists (i, w_ij)
 };
 
+// `g` with its transpose (the by_target rows the kNN scorers scatter through).
+inline kg_graph with_transpose(recfuse::csr_matrix<float> g) {
+  kg_graph out;
+  pairs edges;
+  edges.users = edges.items = g.rows;
+  for (index_t i = 0; i < g.rows; ++i)
+    for (index_t e = g.offsets[i]; e < g.offsets[i + 1]; ++e)
+      push(edges, i, g.indices[e], g.values[e]);
+  out.by_target = recfuse::to_csr(edges.view(), recfuse::csr_by::item);
+  out.graph = std::move(g);
+  return out;
+}
+
 template <class Policy>
 kg_graph build_kg_graph(const Policy& cpu, const recfuse::io::item_attributes& attributes,
                         index_t neighbors) {
-  kg_graph g;
   recfuse::graph::attribute_options o;
   o.neighbors = neighbors;
   o.weight = recfuse::graph::edge_weight::jaccard;
-  g.graph = recfuse::graph::attribute_graph<float>(cpu, attributes.pattern(), o);
-  pairs edges;
-  edges.users = edges.items = g.graph.rows;
-  for (index_t i = 0; i < g.graph.rows; ++i)
-    for (index_t e = g.graph.offsets[i]; e < g.graph.offsets[i + 1]; ++e)
-      push(edges, i, g.graph.indices[e], g.graph.values[e]);
-  g.by_target = recfuse::to_csr(edges.view(), recfuse::csr_by::item);
-  return g;
+  return with_transpose(recfuse::graph::attribute_graph<float>(cpu, attributes.pattern(), o));
 }
 
 // The graph without the edges that point at artists where keep[j] == 0.
@@ -75,20 +89,30 @@ inline recfuse::implicit_als_options als_settings(std::uint64_t seed) {
   return o;
 }
 
+// The co-listen relation: artists i != j linked when some user listened to both in the
+// training data, cosine-weighted (count of common listeners / sqrt(n_i n_j)), each artist's
+// `neighbors` strongest links kept (graph::cooccurrence_graph). 0 neighbours: no co-listen edges.
+struct colisten_options {
+  index_t neighbors = 100;
+  index_t min_count = 2;  // pairs with fewer common listeners are dropped
+};
+
 struct signals {
   recfuse::implicit_mf_model<float> als;
   recfuse::implicit_als_options options;
   recfuse::csr_matrix<float> train;  // users x artists, log(1 + count)
   std::vector<float> smoothed;       // artists x factors: y aggregated over warm KG neighbours
+  std::vector<float> co_smoothed;    // artists x factors: y aggregated over co-listen neighbours
   std::vector<float> neighbor_pop;   // artists: log(1 + mean training popularity of neighbours)
   std::vector<float> popularity;     // artists: training users
+  kg_graph colisten;                 // the co-listen relation of the training pairs
   const kg_graph* kg = nullptr;
 };
 
 // `train` values are listening counts; every artist id is < d.n_items().
 template <class Policy>
 signals build_signals(const Policy& cpu, const dataset& d, const kg_graph& kg, const pairs& train,
-                      std::uint64_t seed) {
+                      std::uint64_t seed, const colisten_options& co = {}) {
   signals s;
   s.kg = &kg;
   pairs t = train;
@@ -104,9 +128,9 @@ signals build_signals(const Policy& cpu, const dataset& d, const kg_graph& kg, c
   for (std::size_t i = 0; i < warm.size(); ++i) warm[i] = s.popularity[i] > 0;
   const auto g = keep_targets(kg.graph, warm);
   const index_t k = s.als.factors, items = d.n_items();
-  s.smoothed.assign(static_cast<std::size_t>(items * k), 0.0f);
   recfuse::graph::aggregate_options ao{recfuse::graph::aggregation::mean};
   ao.weighted = true;
+  s.smoothed.assign(static_cast<std::size_t>(items * k), 0.0f);
   recfuse::graph::aggregate(cpu, g.view(), s.als.item_matrix(),
                             recfuse::matrix_view<float>(s.smoothed.data(), items, k), ao);
   std::vector<float> pop(s.popularity.size()), out(s.popularity.size());
@@ -114,6 +138,21 @@ signals build_signals(const Policy& cpu, const dataset& d, const kg_graph& kg, c
   recfuse::graph::aggregate(cpu, g.view(), recfuse::matrix_view<const float>(pop.data(), items, 1),
                             recfuse::matrix_view<float>(out.data(), items, 1), ao);
   s.neighbor_pop = out;
+  if (co.neighbors > 0) {
+    recfuse::graph::cooccurrence_options o;
+    o.neighbors = co.neighbors;
+    o.min_count = co.min_count;
+    o.weight = recfuse::graph::edge_weight::cosine;
+    s.colisten = with_transpose(recfuse::graph::cooccurrence_graph(cpu, t.view(), o));
+  } else {
+    recfuse::csr_matrix<float> none;
+    none.rows = none.cols = items;
+    none.offsets.assign(static_cast<std::size_t>(items + 1), 0);
+    s.colisten = with_transpose(std::move(none));
+  }
+  s.co_smoothed.assign(static_cast<std::size_t>(items * k), 0.0f);
+  recfuse::graph::aggregate(cpu, s.colisten.graph.view(), s.als.item_matrix(),
+                            recfuse::matrix_view<float>(s.co_smoothed.data(), items, k), ao);
   return s;
 }
 
@@ -126,47 +165,69 @@ inline void standardise_row(float* row, index_t n) {
   for (index_t j = 0; j < n; ++j) row[j] = static_cast<float>((row[j] - mean) / sd);
 }
 
-enum scorer : int { als_score = 0, kg_knn_score, kg_als_score, kg_pop_score, scorers };
+enum scorer : int {
+  als_score = 0,
+  kg_knn_score,
+  kg_als_score,
+  kg_pop_score,
+  co_knn_score,
+  co_als_score,
+  scorers
+};
 inline const char* scorer_name(int c) {
-  constexpr const char* names[] = {"als", "kg_knn", "kg_als", "kg_pop"};
+  constexpr const char* names[] = {"als", "kg_knn", "kg_als", "kg_pop", "co_knn", "co_als"};
   return names[c];
 }
 
 // The scorers of users [u0, u0 + n) over `candidates` (artist ids): out[c] is n x candidates,
 // standardised per user when `standardise`.
+// Adds sum over the user's training artists j of w_ij * value_uj to acc[i], through the
+// transposed graph; `clear` undoes it (resets the touched entries to 0).
+inline void scatter_history(const signals& s, const kg_graph& g, index_t u, std::vector<float>& acc,
+                            bool clear) {
+  const auto& gt = g.by_target;
+  for (index_t e = s.train.offsets[u]; e < s.train.offsets[u + 1]; ++e) {
+    const index_t j = s.train.indices[e];
+    for (index_t q = gt.offsets[j]; q < gt.offsets[j + 1]; ++q)
+      acc[gt.indices[q]] = clear ? 0.0f : acc[gt.indices[q]] + gt.values[q] * s.train.values[e];
+  }
+}
+
+// The scorers of users [u0, u0 + n) over `candidates` (artist ids): out[c] is n x candidates,
+// standardised per user when `standardise`. cand_*: the candidates' rows of the ALS item
+// factors, of s.smoothed and of s.co_smoothed.
 template <class Policy>
 void score_block(const Policy& cpu, const signals& s, index_t u0, index_t n,
                  const std::vector<float>& cand_factors, const std::vector<float>& cand_smoothed,
+                 const std::vector<float>& cand_co_smoothed,
                  const std::vector<std::int32_t>& candidates, std::vector<float> (&out)[scorers],
                  bool standardise) {
   const index_t m = static_cast<index_t>(candidates.size()), k = s.als.factors;
   for (auto& o : out) o.assign(static_cast<std::size_t>(n * m), 0.0f);
   const recfuse::matrix_view<const float> p(s.als.user_factors.data() + u0 * k, n, k);
-  recfuse::gemm(cpu, recfuse::op::none, recfuse::op::transpose, 1.0f, p,
-                recfuse::matrix_view<const float>(cand_factors.data(), m, k), 0.0f,
-                recfuse::matrix_view<float>(out[als_score].data(), n, m));
-  recfuse::gemm(cpu, recfuse::op::none, recfuse::op::transpose, 1.0f, p,
-                recfuse::matrix_view<const float>(cand_smoothed.data(), m, k), 0.0f,
-                recfuse::matrix_view<float>(out[kg_als_score].data(), n, m));
+  const std::pair<const std::vector<float>*, int> products[] = {{&cand_factors, als_score},
+                                                                {&cand_smoothed, kg_als_score},
+                                                                {&cand_co_smoothed, co_als_score}};
+  for (const auto& [table, c] : products)
+    recfuse::gemm(cpu, recfuse::op::none, recfuse::op::transpose, 1.0f, p,
+                  recfuse::matrix_view<const float>(table->data(), m, k), 0.0f,
+                  recfuse::matrix_view<float>(out[c].data(), n, m));
   std::vector<float> acc(static_cast<std::size_t>(s.kg->graph.rows), 0.0f);
-  const auto& gt = s.kg->by_target;
+  std::vector<float> co(acc.size(), 0.0f);
   for (index_t r = 0; r < n; ++r) {
     const index_t u = u0 + r;
-    for (index_t e = s.train.offsets[u]; e < s.train.offsets[u + 1]; ++e) {
-      const index_t j = s.train.indices[e];
-      for (index_t q = gt.offsets[j]; q < gt.offsets[j + 1]; ++q)
-        acc[gt.indices[q]] += gt.values[q] * s.train.values[e];
-    }
+    scatter_history(s, *s.kg, u, acc, false);
+    scatter_history(s, s.colisten, u, co, false);
     float* knn = out[kg_knn_score].data() + r * m;
     float* pop = out[kg_pop_score].data() + r * m;
+    float* co_knn = out[co_knn_score].data() + r * m;
     for (index_t c = 0; c < m; ++c) {
       knn[c] = std::log1p(acc[candidates[c]]);
       pop[c] = s.neighbor_pop[candidates[c]];
+      co_knn[c] = std::log1p(co[candidates[c]]);
     }
-    for (index_t e = s.train.offsets[u]; e < s.train.offsets[u + 1]; ++e) {
-      const index_t j = s.train.indices[e];
-      for (index_t q = gt.offsets[j]; q < gt.offsets[j + 1]; ++q) acc[gt.indices[q]] = 0.0f;
-    }
+    scatter_history(s, *s.kg, u, acc, true);
+    scatter_history(s, s.colisten, u, co, true);
     if (standardise)
       for (auto& o : out) standardise_row(o.data() + r * m, m);
   }
@@ -214,6 +275,24 @@ inline std::string kg_reason(const dataset& d, const kg_graph& kg,
   std::snprintf(text, sizeof text, " (kg weight %.3f)", weight);
   return "graph: you listened to artist " + std::string(d.artists.key(best)) + ", who shares " +
          shared + text;
+}
+
+// "listeners of X also listened to it": the listened artist with the heaviest co-listen edge to
+// `item` (the co-listen relation of the training data), or "" when there is none.
+inline std::string colisten_reason(const dataset& d, const signals& s,
+                                   const std::vector<std::int32_t>& listened, index_t item) {
+  const auto& g = s.colisten.graph;
+  std::vector<char> mine(static_cast<std::size_t>(d.n_items()), 0);
+  for (auto j : listened) mine[j] = 1;
+  index_t best = -1;
+  float weight = 0;
+  for (index_t e = g.offsets[item]; e < g.offsets[item + 1]; ++e)
+    if (mine[g.indices[e]] && g.values[e] > weight) best = g.indices[e], weight = g.values[e];
+  if (best < 0) return {};
+  char text[64];
+  std::snprintf(text, sizeof text, " (co-listen cosine %.3f)", weight);
+  return "co-listen: listeners of artist " + std::string(d.artists.key(best)) +
+         ", which you listened to, also listen to it" + text;
 }
 
 }  // namespace lastfm
