@@ -67,6 +67,24 @@ float32) against the xsimd kernels:
                        the peer. "gb_per_s": edges * 64 * 4 bytes of gathered neighbour rows per
                        second on each side. Agreement: within 1e-5 of a float64 SciPy product.
 
+The search comparison (issue 13) runs bm25s (method="lucene") against recfuse::search:
+
+  bm25                 a generated corpus (200,000 documents of 1 to 24 tokens, Zipf(1.1)-like over
+                       a 50,000-word vocabulary) and 10,000 queries of 1 to 4 tokens drawn from the
+                       corpus' own token stream (so query words follow the corpus' frequencies);
+                       both sides get the same token lists, k1 1.5, b 0.75. Timed: batch query
+                       scoring and top-10 of all queries from token lists (bm25s:
+                       BM25.retrieve(queries, k=10, n_threads=threads); recfuse: index.encode +
+                       search::bm25_topk on exec::xsimd{threads}); index builds are timed once and
+                       reported apart ("peer_build_seconds", "recfuse_build_seconds"), as is
+                       recfuse's scoring alone on encoded queries ("recfuse_scoring_seconds").
+                       bm25s runs with its numba backend (numba is in requirements.txt; its
+                       numpy backend, about 20 times slower, only without numba or with --quick,
+                       when the faster of the two is the peer: "peer_backend"). Agreement, per query:
+                       recfuse's scores / (k1 + 1) (bm25s's lucene variant leaves out that
+                       constant factor) equal bm25s's rank by rank within 1e-5 relative, over the
+                       items bm25s scores above 0, and recfuse's ids are distinct.
+
 "fraction_of_peak" (mlp_forward_b4096, mlp_train_step) divides recfuse's GFLOP/s by the fp32 FMA
 peak of `threads` cores: --fma-peak-gflops when given, else `threads` times the 1-thread figure of
 the `ceilings` program beside recfuse_peer (bench/ceilings.cpp), run once; the 1-thread figure is
@@ -136,6 +154,7 @@ from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
 import surprise  # noqa: E402
 from surprise.model_selection import PredefinedKFold  # noqa: E402
 import torch  # noqa: E402
+import bm25s  # noqa: E402
 
 faiss.omp_set_num_threads(ARGS.threads)
 torch.set_num_threads(ARGS.threads)
@@ -149,11 +168,14 @@ SIZES = {
             # calls per timed repeat of the MLP forward by batch; train steps per repeat by batch
             "mlp_calls": {1: 2000, 64: 500, 4096: 10}, "train_calls": {4096: 5, 256: 50},
             # graph: nodes, edges, feature width
-            "graph": (100_000, 1_000_000, 64)},
+            "graph": (100_000, 1_000_000, 64),
+            # bm25: documents, vocabulary, queries, k
+            "bm25": (200_000, 50_000, 10_000, 10)},
     True: {"topk": (100, 10_000, 64, 10), "seen": 50, "scaler": (1000, 256), "rmse": 100_000,
            "als_large": (20_000, 5_000, 200_000, 2), "fit_cap": 3, "fit_repeat": 1,
            "mlp_calls": {1: 20, 64: 5, 4096: 1}, "train_calls": {4096: 1, 256: 2},
-           "graph": (10_000, 100_000, 64)},
+           "graph": (10_000, 100_000, 64),
+           "bm25": (5_000, 2_000, 200, 10)},
 }[ARGS.quick]
 
 
@@ -1125,6 +1147,115 @@ def compare_graph_mean(tmp, style):
     }
 
 
+# ---- search (issue 13) --------------------------------------------------------------------------
+
+
+def bm25_data(rng):
+    """Token lists: documents of 1 to 24 tokens over a Zipf-like vocabulary, and queries of 1 to 4
+    tokens drawn from the corpus' token stream."""
+    docs, vocab, m, k = SIZES["bm25"]
+    weights = 1.0 / np.arange(1, vocab + 1) ** 1.1
+    lengths = rng.integers(1, 25, size=docs)
+    stream = rng.choice(vocab, size=int(lengths.sum()), p=weights / weights.sum())
+    words = [f"w{i}" for i in range(vocab)]
+    corpus, at = [], 0
+    for n in lengths:
+        corpus.append([words[i] for i in stream[at:at + n]])
+        at += n
+    q_lengths = rng.integers(1, 5, size=m)
+    picks = rng.integers(0, len(stream), size=int(q_lengths.sum()))
+    queries, at = [], 0
+    for n in q_lengths:
+        queries.append([words[i] for i in stream[picks[at:at + n]]])
+        at += n
+    return corpus, queries, k
+
+
+def write_tokens(path, lists):
+    with open(path, "w", encoding="utf-8") as f:
+        for tokens in lists:
+            f.write(" ".join(tokens) + "\n")
+    return path
+
+
+def check_bm25(peer_ids, peer_scores, rec_idx, rec_val, k1, k):
+    """Rank by rank, recfuse's score / (k1 + 1) equals bm25s's (positive entries) within 1e-5."""
+    worst, problems, other_ids = 0.0, [], 0
+    for i in range(len(peer_ids)):
+        p_ids = [int(a) for a, s in zip(peer_ids[i], peer_scores[i]) if s > 0]
+        p_val = [float(s) for s in peer_scores[i] if s > 0]
+        p_order = sorted(range(len(p_val)), key=lambda j: -p_val[j])
+        p_val = [p_val[j] for j in p_order]
+        p_ids = [p_ids[j] for j in p_order]
+        r_ids = [int(a) for a in rec_idx[i] if a >= 0]
+        r_val = [float(v) / (k1 + 1.0) for v, a in zip(rec_val[i], rec_idx[i]) if a >= 0]
+        if len(set(r_ids)) != len(r_ids):
+            problems.append(f"query {i}: recfuse repeats an id: {r_ids}")
+            continue
+        if len(r_ids) != len(p_ids):
+            problems.append(f"query {i}: recfuse has {len(r_ids)} results, bm25s {len(p_ids)} positive")
+            continue
+        for a, b in zip(r_val, p_val):
+            rel = abs(a - b) / max(1.0, abs(b))
+            worst = max(worst, rel)
+            if rel > 1e-5:
+                problems.append(f"query {i}: scores {r_val} vs bm25s {p_val}")
+                break
+        other_ids += set(r_ids) != set(p_ids)
+    return {"agree": not problems, "max_score_rel_diff": worst, "queries_with_other_ids_in_ties": other_ids,
+            **({"problems": problems[:5]} if problems else {})}
+
+
+def compare_bm25(tmp, data):
+    corpus, queries, k = data
+    k1, b = 1.5, 0.75
+    files = {"corpus": write_tokens(f"{tmp}/bm25_corpus.txt", corpus),
+             "queries": write_tokens(f"{tmp}/bm25_queries.txt", queries)}
+    rec = run_recfuse("bm25", files, {"k": k, "k1": k1, "b": b}, out=f"{tmp}/bm25_out")
+    m = len(queries)
+    rec_idx = np.fromfile(f"{tmp}/bm25_out.indices", dtype="<i8").reshape(m, k)
+    rec_val = np.fromfile(f"{tmp}/bm25_out.values", dtype="<f4").reshape(m, k)
+    # bm25s's numba backend is about 20 times faster than its numpy one here (10,000 queries:
+    # about 6 s against 140 s per call), so the numpy backend is timed only without numba or
+    # with --quick.
+    backends = ["numpy"]
+    try:
+        import numba  # noqa: F401
+
+        backends = ["numpy", "numba"] if ARGS.quick else ["numba"]
+    except ImportError:
+        pass
+    timings = {}
+    best = None
+    for backend in backends:
+        retriever = bm25s.BM25(method="lucene", k1=k1, b=b, backend=backend)
+        t0 = time.perf_counter()
+        retriever.index(corpus, show_progress=False)
+        build_s = time.perf_counter() - t0
+        peer_s, peer_min, (ids, scores) = time_calls(
+            lambda: retriever.retrieve(queries, k=k, n_threads=ARGS.threads, show_progress=False), ARGS.repeat)
+        timings[backend] = peer_s
+        if best is None or peer_s < best[1]:
+            best = (backend, peer_s, peer_min, build_s, ids, scores)
+    backend, peer_s, peer_min, build_s, ids, scores = best
+    return {
+        "component": "bm25",
+        "peer": f"bm25s {bm25s.__version__} BM25(method='lucene', backend='{backend}').retrieve",
+        "peer_seconds": peer_s,
+        "recfuse_seconds": rec["seconds"],
+        "peer_min_seconds": peer_min,
+        "recfuse_min_seconds": rec["min_seconds"],
+        "peer_backend": backend,
+        **{f"bm25s_{name}_seconds": t for name, t in timings.items()},
+        "peer_build_seconds": build_s,
+        "recfuse_build_seconds": rec["build_seconds"],
+        "recfuse_scoring_seconds": rec["scoring_seconds"],
+        "documents": len(corpus), "queries": m, "k": k, "k1": k1, "b": b,
+        "terms": rec["terms"], "postings": rec["postings"],
+        **check_bm25(ids, scores, rec_idx, rec_val, k1, k),
+    }
+
+
 def quality(line):
     """The accuracy each side reached, for the table."""
     if f"peer_ndcg@{RANK_K}" in line:
@@ -1139,6 +1270,9 @@ def quality(line):
         return f"{line['peer_gflops']:.2f} / {line['gflops']:.2f} GFLOP/s"
     if "gb_per_s" in line:
         return f"{line['peer_gb_per_s']:.2f} / {line['gb_per_s']:.2f} GB/s gathered"
+    if line.get("component") == "bm25":
+        return (f"build {line['peer_build_seconds']:.3g} / {line['recfuse_build_seconds']:.3g} s; "
+                f"bm25s {line['peer_backend']}")
     if "peer_rmse" in line:
         return (f"rmse {line['peer_rmse']:.4f} / {line['recfuse_rmse']:.4f}; "
                 f"recfuse 1 thread {line['recfuse_1thread_seconds']:.4g} s, ratio {line['ratio_1thread']:.2f}")
@@ -1151,7 +1285,7 @@ def main():
     log("recfuse_peer components:", listing.stdout.strip())
     versions = {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "faiss-cpu": faiss.__version__,
                 "implicit": implicit.__version__, "scikit-surprise": surprise.__version__, "scipy": scipy.__version__,
-                "torch": torch.__version__}
+                "torch": torch.__version__, "bm25s": bm25s.__version__}
     log(f"threads {ARGS.threads} (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, "
         f"faiss.omp_set_num_threads, torch.set_num_threads; recfuse --threads), repeat {ARGS.repeat}, "
         f"versions {versions}")
@@ -1161,6 +1295,7 @@ def main():
         return np.random.default_rng([ARGS.seed, stream])
 
     topk = functools.cache(lambda: topk_data(rng(1)))
+    bm25_corpus = functools.cache(lambda: bm25_data(rng(6)))
     scaler = functools.cache(lambda: scaler_data(rng(3)))
     plan = [
         ("topk_inner_product", "faiss.IndexFlatIP.search", lambda tmp: compare_topk(tmp, *topk())),
@@ -1187,6 +1322,7 @@ def main():
          functools.partial(compare_graph_mean, style="sparse_mm")),
         ("graph_mean_scatter", "torch index_add_ / scatter_reduce",
          functools.partial(compare_graph_mean, style="scatter")),
+        ("bm25", "bm25s BM25(method='lucene').retrieve", lambda tmp: compare_bm25(tmp, bm25_corpus())),
     ]
     unknown = only - {name for name, _, _ in plan}
     if unknown:

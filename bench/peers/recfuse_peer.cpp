@@ -59,20 +59,39 @@
 //                    aggregation::mean (unweighted) into a preallocated output; --out PATH writes
 //                    it (float32 N x D)
 //
+// Search (issue 13):
+//
+//   bm25             --corpus PATH --queries PATH [--k K --k1 X --b X]
+//                    corpus and queries: UTF-8 text, one document (query) per line, tokens
+//                    separated by single spaces (peers.py writes the same token lists bm25s gets).
+//                    Builds recfuse::search::bm25_index<float> once ("build_seconds", not in
+//                    "seconds"), then each timed repeat encodes the queries (index.encode) and runs
+//                    recfuse::search::bm25_topk for k (default 10); "scoring_seconds" is
+//                    bm25_topk alone on encoded queries. --out PATH writes PATH.indices (int64
+//                    queries x k, -1 padding) and PATH.values (float32, -inf padding)
+//
 // A component whose recfuse header is not there yet is left out of `list`, and asking for it
 // prints {"component": ..., "skipped": reason} and exits with status 3.
+//
+// The command line is parsed by CLI11: one subcommand per component, each with the options above
+// plus --threads N (default 2), --repeat R (default 5) and --out PATH; an unknown option, a
+// malformed number or a missing input exits with status 2 and a message naming it;
+// `recfuse_peer <component> --help` lists a component's options.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "recfuse/core/sparse.hpp"
 #include "recfuse/factorize/model.hpp"
@@ -154,6 +173,14 @@
 #define RECFUSE_PEER_HAS_GRAPH 0
 #endif
 
+#if __has_include("recfuse/search/bm25.hpp") && __has_include("recfuse/xsimd/search/bm25.hpp")
+#include "recfuse/search/bm25.hpp"
+#include "recfuse/xsimd/search/bm25.hpp"
+#define RECFUSE_PEER_HAS_BM25 1
+#else
+#define RECFUSE_PEER_HAS_BM25 0
+#endif
+
 namespace {
 
 using recfuse::index_t;
@@ -162,17 +189,11 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The options of the chosen component, as CLI11 parsed them (see make_cli); values stay text
+// until a component converts them, and CLI11 has already checked their form.
 class arguments {
  public:
-  arguments(int argc, char** argv, int first) {
-    for (int i = first; i < argc; ++i) {
-      std::string key = argv[i];
-      if (key.rfind("--", 0) != 0 || i + 1 >= argc) {
-        throw usage_error("expected --name value pairs, got '" + key + "'");
-      }
-      values_[key.substr(2)] = argv[++i];
-    }
-  }
+  explicit arguments(std::map<std::string, std::string> values) : values_(std::move(values)) {}
   bool has(const std::string& key) const { return values_.count(key) != 0; }
   std::string text(const std::string& key) const {
     auto it = values_.find(key);
@@ -723,6 +744,69 @@ int run_graph_aggregate_mean(const arguments& args, int threads, int repeat) {
 }
 #endif
 
+#if RECFUSE_PEER_HAS_BM25
+// Lines of space-separated tokens (one document or query per line; an empty line is an empty one).
+std::vector<std::vector<std::string>> read_token_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error("cannot open " + path);
+  std::vector<std::vector<std::string>> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto& tokens = out.emplace_back();
+    std::size_t at = 0;
+    while (at < line.size()) {
+      const std::size_t space = std::min(line.find(' ', at), line.size());
+      if (space > at) tokens.push_back(line.substr(at, space - at));
+      at = space + 1;
+    }
+  }
+  return out;
+}
+
+int run_bm25(const arguments& args, int threads, int repeat) {
+  const auto corpus = read_token_lines(args.text("corpus"));
+  const auto queries = read_token_lines(args.text("queries"));
+  const index_t k = args.number("k", 10);
+  const recfuse::search::bm25_params params{args.real("k1", 1.5), args.real("b", 0.75)};
+  const recfuse::exec::xsimd policy{threads};
+  auto t0 = std::chrono::steady_clock::now();
+  const recfuse::search::bm25_index<float> index(corpus, params);
+  const double build_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  recfuse::topk_result<float> result;
+  const timing t = time_calls(repeat, [&] {
+    const auto q = index.encode(queries);
+    result = recfuse::search::bm25_topk(policy, index, q.view(), k);
+    sink<float> = result.values.empty() ? 0.f : result.values[0];
+  });
+  const auto encoded = index.encode(queries);
+  const timing scoring = time_calls(repeat, [&] {
+    result = recfuse::search::bm25_topk(policy, index, encoded.view(), k);
+    sink<float> = result.values.empty() ? 0.f : result.values[0];
+  });
+  double checksum = 0;
+  for (std::size_t i = 0; i < result.values.size(); ++i) {
+    if (result.indices[i] >= 0) checksum += static_cast<double>(result.values[i]);
+  }
+  if (args.has("out")) {
+    const std::string out = args.text("out");
+    save(out + ".indices", result.indices.data(), result.indices.size());
+    save(out + ".values", result.values.data(), result.values.size());
+  }
+  char extra[400];
+  std::snprintf(extra, sizeof extra,
+                ", \"build_seconds\": %.9g, \"scoring_seconds\": %.9g, \"scoring_min_seconds\": "
+                "%.9g, \"documents\": %lld, \"queries\": %lld, \"terms\": %lld, "
+                "\"postings\": %lld, \"k\": %lld, \"k1\": %.17g, \"b\": %.17g",
+                build_s, scoring.median, scoring.min, static_cast<long long>(index.items()),
+                static_cast<long long>(queries.size()), static_cast<long long>(index.terms()),
+                static_cast<long long>(index.nnz()), static_cast<long long>(k), params.k1,
+                params.b);
+  print("bm25", threads, repeat, t, checksum, extra);
+  return 0;
+}
+#endif
+
 struct component {
   const char* name;
   const char* header;  // the recfuse header it needs
@@ -740,6 +824,7 @@ const component components[] = {
     {"mlp_forward", "recfuse/nn/mlp.hpp", RECFUSE_PEER_HAS_NN != 0},
     {"mlp_train_step", "recfuse/nn/train.hpp", RECFUSE_PEER_HAS_NN != 0},
     {"graph_aggregate_mean", "recfuse/graph/aggregate.hpp", RECFUSE_PEER_HAS_GRAPH != 0},
+    {"bm25", "recfuse/search/bm25.hpp", RECFUSE_PEER_HAS_BM25 != 0},
 };
 
 int dispatch(const std::string& name, const arguments& args) {
@@ -768,6 +853,9 @@ int dispatch(const std::string& name, const arguments& args) {
 #if RECFUSE_PEER_HAS_GRAPH
   if (name == "graph_aggregate_mean") return run_graph_aggregate_mean(args, threads, repeat);
 #endif
+#if RECFUSE_PEER_HAS_BM25
+  if (name == "bm25") return run_bm25(args, threads, repeat);
+#endif
   for (const auto& c : components) {
     if (name == c.name) {
       std::printf(
@@ -779,14 +867,137 @@ int dispatch(const std::string& name, const arguments& args) {
   throw usage_error("unknown component '" + name + "'");
 }
 
+// ---- the command line (CLI11) -------------------------------------------------------------------
+
+enum class kind { path, count, real, list };
+
+struct option_spec {
+  const char* name;
+  kind type;
+  const char* help;
+};
+
+// Every component's options besides --threads, --repeat and --out (the header comment says what
+// each means). Values are checked for their form here and converted by the component.
+const std::vector<std::pair<const char*, std::vector<option_spec>>>& component_options() {
+  using k = kind;
+  static const std::vector<option_spec> train = {{"train-user", k::path, "int32 x nnz"},
+                                                 {"train-item", k::path, "int32 x nnz"},
+                                                 {"train-value", k::path, "float32 x nnz"},
+                                                 {"users", k::count, "users"},
+                                                 {"items", k::count, "items"},
+                                                 {"nnz", k::count, "training entries"},
+                                                 {"factors", k::count, "latent factors"},
+                                                 {"warmup", k::count, "untimed fits first"}};
+  static const std::vector<option_spec> network = {
+      {"params", k::path, "float32 parameters, torch's layout"},
+      {"widths", k::list, "layer widths, e.g. 64,256,128,1"},
+      {"activations", k::list, "e.g. relu,relu,identity"},
+      {"x", k::path, "float32 batch x inputs"},
+      {"batch", k::count, "rows"},
+      {"calls", k::count, "calls per timed repeat"}};
+  const auto join = [](std::vector<option_spec> a, const std::vector<option_spec>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  static const std::vector<std::pair<const char*, std::vector<option_spec>>> all = {
+      {"list", {}},
+      {"defaults", {}},
+      {"rmse",
+       {{"a", k::path, "float32 x n"}, {"b", k::path, "float32 x n"}, {"n", k::count, "n"}}},
+      {"topk_inner_product",
+       {{"queries", k::path, "float32 m x d"},
+        {"items", k::path, "float32 n x d"},
+        {"m", k::count, "queries"},
+        {"n", k::count, "items"},
+        {"d", k::count, "dimensions"},
+        {"k", k::count, "results per query"},
+        {"exclude-offsets", k::path, "int64 m + 1"},
+        {"exclude-indices", k::path, "int32 item ids"}}},
+      {"standard_scaler_fit",
+       {{"x", k::path, "float32 rows x cols"},
+        {"rows", k::count, "rows"},
+        {"cols", k::count, "cols"}}},
+      {"standard_scaler_transform",
+       {{"x", k::path, "float32 rows x cols"},
+        {"rows", k::count, "rows"},
+        {"cols", k::count, "cols"}}},
+      {"implicit_als", join(train, {{"iterations", k::count, "sweeps"},
+                                    {"reg", k::real, "regularization"},
+                                    {"alpha", k::real, "confidence scale"},
+                                    {"cg-steps", k::count, "conjugate-gradient steps"},
+                                    {"k", k::count, "top-k length for the ranking metrics"},
+                                    {"exclude-offsets", k::path, "int64 users + 1"},
+                                    {"exclude-indices", k::path, "int32 item ids"},
+                                    {"relevant-offsets", k::path, "int64 users + 1"},
+                                    {"relevant-indices", k::path, "int32 item ids"}})},
+      {"biased_sgd", join(train, {{"test-user", k::path, "int32 x test-nnz"},
+                                  {"test-item", k::path, "int32 x test-nnz"},
+                                  {"test-value", k::path, "float32 x test-nnz"},
+                                  {"test-nnz", k::count, "test entries"},
+                                  {"epochs", k::count, "epochs"},
+                                  {"lr", k::real, "learning rate"},
+                                  {"lr-decay", k::real, "learning-rate decay"},
+                                  {"reg-bias", k::real, "bias regularisation"},
+                                  {"reg-factor", k::real, "factor regularisation"},
+                                  {"init-scale", k::real, "initial factor scale"},
+                                  {"blocks", k::count, "tile blocks"},
+                                  {"seed", k::count, "seed"}})},
+      {"mlp_forward", network},
+      {"mlp_train_step",
+       join(network, {{"y", k::path, "float32 batch x outputs"}, {"lr", k::real, "Adam lr"}})},
+      {"graph_aggregate_mean",
+       {{"offsets", k::path, "int64 nodes + 1"},
+        {"indices", k::path, "int32 sources"},
+        {"x", k::path, "float32 nodes x d"},
+        {"nodes", k::count, "nodes"},
+        {"nnz", k::count, "edges"},
+        {"d", k::count, "feature width"}}},
+      {"bm25",
+       {{"corpus", k::path, "documents, one per line, space-separated tokens"},
+        {"queries", k::path, "queries, one per line, space-separated tokens"},
+        {"k", k::count, "results per query (default 10)"},
+        {"k1", k::real, "BM25 k1 (default 1.5)"},
+        {"b", k::real, "BM25 b (default 0.75)"}}},
+  };
+  return all;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: recfuse_peer list | <component> --threads N --repeat R ...\n");
+  CLI::App app{
+      "recfuse_peer: the recfuse side of bench/peers/run (see the header of recfuse_peer.cpp)"};
+  app.require_subcommand(1);
+  // Storage for every option's text: std::map nodes stay put, so CLI11 may bind to them.
+  std::map<std::string, std::map<std::string, std::string>> values;
+  std::map<std::string, std::vector<CLI::Option*>> given;
+  const CLI::Range non_negative(0L, std::numeric_limits<long>::max());
+  for (const auto& [name, options] : component_options()) {
+    auto* sub = app.add_subcommand(name, name);
+    if (std::string(name) == "list" || std::string(name) == "defaults") continue;
+    auto& store = values[name];
+    auto& opts = given[name];
+    const auto add = [&](const char* key, kind type, const char* help) {
+      auto* o = sub->add_option(std::string("--") + key, store[key], help);
+      if (type == kind::count) o->check(CLI::TypeValidator<long>("INTEGER") & non_negative);
+      if (type == kind::real) o->check(CLI::Number);
+      opts.push_back(o);
+    };
+    add("threads", kind::count, "threads (default 2)");
+    add("repeat", kind::count, "timed calls (default 5)");
+    add("out", kind::path, "write the result here (see the header comment)");
+    for (const auto& o : options) add(o.name, o.type, o.help);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
     return 2;
   }
-  const std::string name = argv[1];
+  const std::string name = app.get_subcommands().front()->get_name();
   if (name == "defaults") return run_defaults();
   if (name == "list") {
     std::printf("{\"components\": [");
@@ -806,8 +1017,15 @@ int main(int argc, char** argv) {
     std::printf("]}\n");
     return 0;
   }
+  std::map<std::string, std::string> chosen;
+  for (const auto* o : given[name]) {
+    if (o->count() > 0) {
+      const std::string key = o->get_name().substr(2);
+      chosen[key] = values[name][key];
+    }
+  }
   try {
-    return dispatch(name, arguments(argc, argv, 2));
+    return dispatch(name, arguments(std::move(chosen)));
   } catch (const usage_error& e) {
     std::fprintf(stderr, "recfuse_peer %s: %s\n", name.c_str(), e.what());
     return 2;
