@@ -2,12 +2,14 @@
 //
 //   recfuse-service [--data DIR | --generated | --ratings PATH [--model PATH]] [--port 0]
 //                   [--snapshot-dir DIR] [--threads N] [--refit-interval-ms MS] [limits...]
+//                   [--item-embeddings PATH]
 //
 // At start: the state in --snapshot-dir when there is one (restart), else --model (a biased_mf
 // model saved by recfuse-mf --save, with the --ratings file it was fit on for the ids), else a
 // biased ALS fit on --ratings (default DIR/u.data), else on generated data of MovieLens 100K's
 // shape. Prints "listening on HOST:PORT" on stdout once it serves; logs go to stderr.
-// Endpoints: GET /recommend, /search, /similar, /user, /health, /metrics; POST /events.
+// Endpoints: GET /recommend, /search, /similar, /user, /health, /metrics; POST /events, /search
+// (semantic and hybrid search with a query embedding; --item-embeddings).
 // SIGINT / SIGTERM: stop serving, refit what is pending, write a last snapshot, exit 0.
 #include <algorithm>
 #include <array>
@@ -20,6 +22,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -36,9 +39,12 @@
 #include "../common/generated.hpp"
 #include "recfuse/fuse/explain.hpp"
 #include "recfuse/io/movielens.hpp"
+#include "recfuse/io/npy.hpp"
 #include "recfuse/io/ratings.hpp"
+#include "recfuse/scale/normalize.hpp"
 #include "recfuse/search/bm25.hpp"
 #include "recfuse/search/hybrid.hpp"
+#include "recfuse/search/semantic.hpp"
 #include "recfuse/select/topk.hpp"
 #if __has_include("recfuse/xsimd/search/bm25.hpp")
 #include "recfuse/xsimd/search/bm25.hpp"
@@ -56,6 +62,7 @@ struct arguments {
   int port = 0;
   int threads = 2;
   std::string data = "../shared/data/ml-100k", ratings, model, titles, snapshot_dir;
+  std::string item_embeddings;
   bool generated = false;
   long long factors = 64;
   int iterations = 10;
@@ -159,10 +166,8 @@ index_t k_param(const httplib::Request& req, index_t max_k) {
   return static_cast<index_t>(k);
 }
 
-std::string key_field(const json& e, const char* name, std::size_t at) {
-  const std::string where = "events[" + std::to_string(at) + "]." + name;
-  if (!e.contains(name)) throw request_error(400, name, where + " is missing");
-  const json& v = e[name];
+// A JSON id (integer or string) as a key; `where` names it in the error.
+std::string key_value(const json& v, const char* name, const std::string& where) {
   std::string key;
   if (v.is_number_integer())
     key = v.is_number_unsigned() ? std::to_string(v.get<std::uint64_t>())
@@ -174,6 +179,12 @@ std::string key_field(const json& e, const char* name, std::size_t at) {
   if (!service::valid_key(key))
     throw request_error(400, name, where + " must be 1..64 characters without whitespace");
   return key;
+}
+
+std::string key_field(const json& e, const char* name, std::size_t at) {
+  const std::string where = "events[" + std::to_string(at) + "]." + name;
+  if (!e.contains(name)) throw request_error(400, name, where + " is missing");
+  return key_value(e[name], name, where);
 }
 
 std::vector<service::event> parse_events(const std::string& body, float lo, float hi) {
@@ -412,43 +423,104 @@ json similar(const service::service& svc, const std::string& item, index_t k) {
   return {{"item", id_json(item)}, {"k", k}, {"model_version", m->version}, {"items", items}};
 }
 
-// BM25 over the item titles, re-ranked by the user's predicted rating: hybrid_rank's "rrf"
-// fusion of the BM25 list with personal_weight times the min-max normalised prediction over the
-// candidates (recfuse/search/hybrid.hpp). The candidates are the 5k best BM25 matches (at least
-// 50); rated items are not excluded (a search may look for one).
-json search(const service::service& svc, const recfuse::search::bm25_index<float>& index,
-            const httplib::Request& req, index_t k) {
-  if (!req.has_param("q")) throw request_error(400, "q", "missing query parameter q");
-  const std::string text = req.get_param_value("q");
-  if (text.empty() || text.size() > 1000)
-    throw request_error(400, "q", "q must be 1..1000 bytes of text");
-  double weight = 0.02;
-  if (req.has_param("personal_weight")) {
-    const std::string v = req.get_param_value("personal_weight");
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), weight);
-    if (ec != std::errc() || end != v.data() + v.size() || !std::isfinite(weight) || weight < 0 ||
-        weight > 1)
-      throw request_error(400, "personal_weight", "personal_weight must be a number in [0, 1]");
+// ---- search ----------------------------------------------------------------------------------
+
+// Item text embeddings (--item-embeddings, tools/embed_titles.py): row j is internal item ids[j],
+// L2-normalised (a zero row stays zero). Items without a row (added by events, or missing from
+// the file) are not semantic candidates. Immutable once the service serves.
+struct item_embeddings {
+  index_t dim = 0;
+  std::vector<float> rows;        // size() x dim
+  std::vector<std::int32_t> ids;  // internal item id of each row
+  index_t size() const { return static_cast<index_t>(ids.size()); }
+  bool empty() const { return ids.empty(); }
+};
+
+// L2-normalises rows x d finite floats in place (recfuse::normalize_rows; zero rows stay zero).
+void normalise(float* v, index_t rows, index_t d) {
+  const recfuse::matrix_view<float> m(v, rows, d);
+  recfuse::normalize_rows(service::request_policy(), m, m);
+}
+
+// Loads an items x d .npy whose row r is the item with id r + 1 (MovieLens ids, as
+// tools/embed_titles.py writes it). On a fresh start the rows must equal the service's items; on
+// a restart from a snapshot, items added by events since have no row, so rows <= items. Every id
+// 1..rows must be an item of the service, every entry finite.
+item_embeddings load_item_embeddings(const std::string& path, const service::service& svc,
+                                     bool resumed) {
+  const auto t = recfuse::io::load_npy<float>(path);
+  const std::string flag = "--item-embeddings " + path;
+  if (t.rank() != 2 || t.shape[0] < 1 || t.shape[1] < 1)
+    throw std::runtime_error(flag + " must be an items x d array with items, d >= 1 (shape has " +
+                             std::to_string(t.rank()) + " dimensions or an empty extent)");
+  const index_t rows = t.shape[0], d = t.shape[1], items = svc.stats().items;
+  if (resumed ? rows > items : rows != items)
+    throw std::runtime_error(flag + " has " + std::to_string(rows) + " rows but the service has " +
+                             std::to_string(items) + " items at start (row r is item id r + 1" +
+                             (resumed ? "; items added by events since may lack a row)" : ")"));
+  item_embeddings e;
+  e.dim = d;
+  e.rows.assign(t.data.begin(), t.data.end());
+  e.ids.resize(static_cast<std::size_t>(rows));
+  for (index_t r = 0; r < rows; ++r) {
+    const index_t i = svc.find_item(std::to_string(r + 1));
+    if (i < 0)
+      throw std::runtime_error(flag + ": row " + std::to_string(r) + " is item id " +
+                               std::to_string(r + 1) + ", which the service does not have");
+    e.ids[static_cast<std::size_t>(r)] = static_cast<std::int32_t>(i);
+    float* v = e.rows.data() + r * d;
+    for (index_t c = 0; c < d; ++c)
+      if (!std::isfinite(v[c]))
+        throw std::runtime_error(flag + ": row " + std::to_string(r) + " has a non-finite entry");
   }
+  normalise(e.rows.data(), rows, d);
+  return e;
+}
+
+// One search: BM25 over the titles for text, semantic for vector (either or both), fused and
+// re-ranked for the user.
+struct search_query {
+  std::optional<std::string> text;  // BM25 query
+  std::vector<float> vector;        // unit-length query embedding; empty: none
+  std::optional<std::string> user;
+  index_t k = 10;
+  double personal_weight = 0.02;
+};
+
+// hybrid_rank's "rrf" fusion of the BM25 list (text) and the semantic list (vector), re-ranked
+// with personal_weight times the user's min-max normalised predicted rating over the candidates
+// (recfuse/search/hybrid.hpp). Each signal's candidates are its 5k best matches (at least 50);
+// rated items are not excluded (a search may look for one). With semantic_fields, every
+// explanation also has the semantic signal's keys (POST /search); GET /search's stay as they were.
+json run_search(const service::service& svc, const recfuse::search::bm25_index<float>& index,
+                const item_embeddings& embeddings, const search_query& sq, bool semantic_fields) {
   const auto m = svc.current();
   std::optional<service::service::user_view> u;
-  std::string user;
-  if (req.has_param("user")) {
-    user = key_param(req, "user");
-    u = svc.user(user, *m);
+  if (sq.user) u = svc.user(*sq.user, *m);
+  const bool personal = u && u->has_factors && sq.personal_weight > 0;
+  const index_t k = sq.k;
+  std::optional<recfuse::topk_result<float>> lexical, semantic;
+  if (sq.text) {
+    recfuse::csr_matrix<float> q;
+    try {
+      q = index.encode_texts({*sq.text});
+    } catch (const recfuse::value_error& e) {
+      throw request_error(400, "q", e.what());
+    }
+    const index_t depth = std::min<index_t>(index.items(), std::max<index_t>(50, 5 * k));
+    lexical = recfuse::search::bm25_topk(service::request_policy(), index, q.view(), depth);
   }
-  const bool personal = u && u->has_factors && weight > 0;
-  recfuse::csr_matrix<float> q;
-  try {
-    q = index.encode_texts({text});
-  } catch (const recfuse::value_error& e) {
-    throw request_error(400, "q", e.what());
+  if (!sq.vector.empty()) {
+    const index_t d = embeddings.dim;
+    const index_t depth = std::min<index_t>(embeddings.size(), std::max<index_t>(50, 5 * k));
+    semantic = recfuse::search::semantic_topk(
+        service::request_policy(), recfuse::matrix_view<const float>(sq.vector.data(), 1, d),
+        recfuse::matrix_view<const float>(embeddings.rows.data(), embeddings.size(), d), depth);
+    for (auto& i : semantic->indices)
+      if (i >= 0) i = embeddings.ids[static_cast<std::size_t>(i)];
   }
-  const index_t depth = std::min<index_t>(index.items(), std::max<index_t>(50, 5 * k));
-  const auto lexical =
-      recfuse::search::bm25_topk(service::request_policy(), index, q.view(), depth);
   recfuse::search::hybrid_options options;
-  options.personal_weight = personal ? weight : 0.0;
+  options.personal_weight = personal ? sq.personal_weight : 0.0;
   recfuse::search::personal_fn predict;
   if (personal) {
     predict = [&](index_t, index_t i) -> double {
@@ -460,32 +532,133 @@ json search(const service::service& svc, const recfuse::search::bm25_index<float
       return s;
     };
   }
-  const auto hits = recfuse::search::hybrid_rank(
-      &lexical, static_cast<const recfuse::topk_result<float>*>(nullptr), k, options, predict);
+  const auto hits = recfuse::search::hybrid_rank<float>(
+      lexical ? &*lexical : nullptr, semantic ? &*semantic : nullptr, k, options, predict);
   std::vector<std::int32_t> ids;
   for (const auto& h : hits[0]) ids.push_back(static_cast<std::int32_t>(h.item));
   std::vector<std::string> keys, titles;
   svc.describe_items(ids, keys, titles);
+  // A signal's raw score at a 1-based rank; null where the item is not in its list.
+  const auto raw = [](const std::optional<recfuse::topk_result<float>>& list, index_t rank) {
+    return list && rank > 0 ? json(list->value(0, rank - 1)) : json(nullptr);
+  };
   json items = json::array();
   for (std::size_t j = 0; j < ids.size(); ++j) {
     const auto& h = hits[0][j];
     json why = {{"bm25", h.bm25},
                 {"bm25_rank", h.bm25_rank},
-                {"bm25_score", lexical.value(0, h.bm25_rank - 1)},
+                {"bm25_score", raw(lexical, h.bm25_rank)},
                 {"personal", h.personal}};
+    if (semantic_fields) {
+      why["semantic"] = h.semantic;
+      why["semantic_rank"] = h.semantic_rank;
+      why["cosine"] = raw(semantic, h.semantic_rank);
+    }
     if (personal) why["predicted_rating"] = predict(0, h.item);
     items.push_back({{"item", id_json(keys[j])},
                      {"title", titles[j]},
                      {"score", h.score},
                      {"explanation", why}});
   }
-  return {{"q", text},
-          {"user", u ? id_json(user) : json(nullptr)},
-          {"personalised", personal},
-          {"cold_start", u.has_value() && !u->has_factors},
-          {"k", k},
-          {"model_version", m->version},
-          {"items", items}};
+  json out = {{"q", sq.text ? json(*sq.text) : json(nullptr)},
+              {"user", u ? id_json(*sq.user) : json(nullptr)},
+              {"personalised", personal},
+              {"cold_start", u.has_value() && !u->has_factors},
+              {"k", k},
+              {"model_version", m->version},
+              {"items", items}};
+  if (semantic_fields) out["semantic"] = semantic.has_value();
+  return out;
+}
+
+std::string check_text(std::string text) {
+  if (text.empty() || text.size() > 1000)
+    throw request_error(400, "q", "q must be 1..1000 bytes of text");
+  return text;
+}
+
+double check_personal_weight(double w, bool ok) {
+  if (!ok || !std::isfinite(w) || w < 0 || w > 1)
+    throw request_error(400, "personal_weight", "personal_weight must be a number in [0, 1]");
+  return w;
+}
+
+// GET /search?q=TEXT&user=U&k=K&personal_weight=W: BM25 only.
+json search(const service::service& svc, const recfuse::search::bm25_index<float>& index,
+            const item_embeddings& embeddings, const httplib::Request& req, index_t k) {
+  if (!req.has_param("q")) throw request_error(400, "q", "missing query parameter q");
+  search_query sq;
+  sq.text = check_text(req.get_param_value("q"));
+  sq.k = k;
+  if (req.has_param("personal_weight")) {
+    const std::string v = req.get_param_value("personal_weight");
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), sq.personal_weight);
+    check_personal_weight(sq.personal_weight, ec == std::errc() && end == v.data() + v.size());
+  }
+  if (req.has_param("user")) sq.user = key_param(req, "user");
+  return run_search(svc, index, embeddings, sq, false);
+}
+
+// POST /search with {"q", "vector", "user", "k", "personal_weight"} (each optional; q or vector
+// needed): every field checked, 400 naming the one at fault.
+json search_post(const service::service& svc, const recfuse::search::bm25_index<float>& index,
+                 const item_embeddings& embeddings, const std::string& body, index_t max_k) {
+  const json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded()) throw request_error(400, "body", "the body is not valid JSON");
+  if (!doc.is_object())
+    throw request_error(400, "body",
+                        "the body must be a JSON object with q, vector, user, k, personal_weight");
+  for (const auto& [name, value] : doc.items())
+    if (name != "q" && name != "vector" && name != "user" && name != "k" &&
+        name != "personal_weight")
+      throw request_error(
+          400, name, "unknown field " + name + " (known: q, vector, user, k, personal_weight)");
+  search_query sq;
+  sq.k = std::min<index_t>(10, max_k);
+  if (doc.contains("q")) {
+    if (!doc["q"].is_string()) throw request_error(400, "q", "q must be a string");
+    sq.text = check_text(doc["q"].get<std::string>());
+  }
+  if (doc.contains("vector")) {
+    if (embeddings.empty())
+      throw request_error(400, "vector",
+                          "vector given, but the service has no item embeddings (start it with "
+                          "--item-embeddings)");
+    const json& v = doc["vector"];
+    if (!v.is_array() || static_cast<index_t>(v.size()) != embeddings.dim)
+      throw request_error(
+          400, "vector",
+          "vector must be an array of " + std::to_string(embeddings.dim) +
+              " numbers (the item embeddings' dimension), got " +
+              (v.is_array() ? std::to_string(v.size()) + " entries" : v.type_name()));
+    sq.vector.resize(v.size());
+    for (std::size_t c = 0; c < v.size(); ++c) {
+      const double x = v[c].is_number() ? v[c].get<double>() : NAN;
+      if (!std::isfinite(x) || std::abs(x) > std::numeric_limits<float>::max())
+        throw request_error(400, "vector",
+                            "vector[" + std::to_string(c) + "] must be a finite float");
+      sq.vector[c] = static_cast<float>(x);
+    }
+    if (std::all_of(sq.vector.begin(), sq.vector.end(), [](float x) { return x == 0; }))
+      throw request_error(400, "vector", "vector has norm 0 (need a non-zero embedding)");
+    normalise(sq.vector.data(), 1, embeddings.dim);
+  }
+  if (!sq.text && sq.vector.empty())
+    throw request_error(400, "q", "the body needs q (text), vector (a query embedding) or both");
+  if (doc.contains("user")) sq.user = key_value(doc["user"], "user", "user");
+  if (doc.contains("k")) {
+    const json& k = doc["k"];
+    if (!k.is_number_integer() || k.get<long long>() < 1 || k.get<long long>() > max_k ||
+        (k.is_number_unsigned() && k.get<std::uint64_t>() > static_cast<std::uint64_t>(max_k)))
+      throw request_error(
+          400, "k", "k must be an integer in [1, " + std::to_string(max_k) + "], got " + k.dump());
+    sq.k = static_cast<index_t>(k.get<long long>());
+  }
+  if (doc.contains("personal_weight")) {
+    const json& w = doc["personal_weight"];
+    sq.personal_weight = check_personal_weight(w.is_number() ? w.get<double>() : NAN, true);
+  }
+  return run_search(svc, index, embeddings, sq, true);
 }
 
 json user_info(const service::service& svc, const std::string& user) {
@@ -538,6 +711,9 @@ int main(int argc, char** argv) {
   app.add_option("--ratings", a.ratings, "ratings file to train on (default DATA/u.data)");
   app.add_option("--titles", a.titles, "u.item-style titles (default DATA/u.item)");
   app.add_option("--model", a.model, "biased_mf model from recfuse-mf --save, fit on --ratings");
+  app.add_option("--item-embeddings", a.item_embeddings,
+                 "items x d .npy of item text embeddings (tools/embed_titles.py; row r = item id "
+                 "r + 1) for POST /search's vector");
   app.add_option("--factors", a.factors, "factors of the fit at start")
       ->check(examples::integer_in(1LL, 65536LL))
       ->capture_default_str();
@@ -593,7 +769,8 @@ int main(int argc, char** argv) {
     service::service svc(a.snapshot_dir, a.limits, als);
     const auto t0 = std::chrono::steady_clock::now();
     std::string source = "snapshot " + a.snapshot_dir;
-    if (!svc.resume()) svc.start(initial(a, source));
+    const bool resumed = svc.resume();
+    if (!resumed) svc.start(initial(a, source));
     const auto st = svc.stats();
     const auto m = svc.current();
     std::fprintf(stderr,
@@ -607,6 +784,14 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(st.replayed),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                  service::policy_name);
+
+    item_embeddings embeddings;
+    if (!a.item_embeddings.empty()) {
+      embeddings = load_item_embeddings(a.item_embeddings, svc, resumed);
+      std::fprintf(stderr, "recfuse-service: item embeddings %s: %lld items x %lld dimensions\n",
+                   a.item_embeddings.c_str(), static_cast<long long>(embeddings.size()),
+                   static_cast<long long>(embeddings.dim));
+    }
 
     httplib::Server server;
     metrics stats;
@@ -671,8 +856,11 @@ int main(int argc, char** argv) {
     const auto index =
         recfuse::search::bm25_index<float>::from_texts(svc.all_titles(svc.current()->model.items));
     server.Get("/search", handle("/search", [&](const httplib::Request& req) {
-                 return search(svc, index, req, k_param(req, lim.max_k));
+                 return search(svc, index, embeddings, req, k_param(req, lim.max_k));
                }));
+    server.Post("/search", handle("/search", [&](const httplib::Request& req) {
+                  return search_post(svc, index, embeddings, req.body, lim.max_k);
+                }));
     server.Get("/similar", handle("/similar", [&](const httplib::Request& req) {
                  const std::string item = key_param(req, "item");
                  return similar(svc, item, k_param(req, lim.max_k));

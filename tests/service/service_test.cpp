@@ -1,7 +1,9 @@
 // End-to-end test of recfuse-service (examples/service): starts the binary on generated data (or
 // MovieLens 100K with --data DIR), checks every endpoint, every bad-input case (status and error
 // field), that an event shows in the next /recommend, a restart after kill -9 (acknowledged
-// events present) and a graceful SIGTERM (exit 0, last snapshot).
+// events present) and a graceful SIGTERM (exit 0, last snapshot). The service runs with seeded
+// random item embeddings (written with recfuse::io::save_npy) for POST /search's semantic and
+// hybrid retrieval, and once without them and once with a file of the wrong size.
 //
 //   service_test PATH/recfuse-service             generated data
 //   service_test PATH/recfuse-service --data DIR  MovieLens 100K; exit 77 (skipped) without
@@ -13,11 +15,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -25,6 +31,8 @@
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+
+#include "recfuse/io/npy.hpp"
 
 extern char** environ;
 
@@ -92,6 +100,36 @@ int stop(process& p, int sig) {
   ::close(p.out);
   p.pid = -1;
   return status;
+}
+
+// Runs a start that must fail to its exit (killed after 60 s); returns the wait status and stderr.
+std::pair<int, std::string> run_to_exit(const std::string& binary,
+                                        const std::vector<std::string>& args,
+                                        const std::filesystem::path& err) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0)
+    throw std::runtime_error("cannot start " + binary);
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  for (int t = 0; t < 1200 && ::waitpid(pid, &status, WNOHANG) == 0; ++t)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (::waitpid(pid, &status, WNOHANG) == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  std::ifstream in(err);
+  std::stringstream text;
+  text << in.rdbuf();
+  return {status, text.str()};
 }
 
 struct reply {
@@ -172,6 +210,120 @@ void check_error(int port, const char* method, const std::string& path, const st
             ", expected " + field);
 }
 
+// Seeded random item embeddings, items x dim, row r = item id r + 1, written as .npy.
+std::vector<float> write_embeddings(const std::filesystem::path& path, int items, int dim) {
+  std::mt19937 gen(13);
+  std::normal_distribution<float> normal;
+  std::vector<float> e(static_cast<std::size_t>(items) * dim);
+  for (auto& x : e) x = normal(gen);
+  recfuse::io::save_npy(path, recfuse::matrix_view<const float>(e.data(), items, dim));
+  return e;
+}
+
+// POST /search: a vector equal to an item's embedding finds it first (cosine 1); text + vector
+// of the same item puts it first in both lists; with a user, every hit's contributions are rrf's
+// 1 / (60 + rank) per signal plus a personal part in [0, 0.02], and sum to its score; q alone is
+// GET /search's result; and each bad field is a 400 naming it.
+void check_post_search(int port, const std::vector<float>& emb, int dim, const std::string& words,
+                       const std::string& want, const std::string& get_q) {
+  const auto vec = [&](int id) {
+    json v = json::array();
+    for (int c = 0; c < dim; ++c) v.push_back(emb[static_cast<std::size_t>(id - 1) * dim + c]);
+    return v;
+  };
+  auto s = post(port, "/search", json{{"vector", vec(777)}, {"k", 5}}.dump());
+  check(s.status == 200 && s.body["semantic"] == true && s.body["q"].is_null() &&
+            s.body["items"].size() == 5,
+        "POST /search vector: 200, 5 items (got " + s.body.dump().substr(0, 200) + ")");
+  if (s.status == 200 && s.body["items"].size() == 5) {
+    check(text(s.body["items"][0]["item"]) == "777", "POST /search: item 777's vector finds 777");
+    double last = 2;
+    for (std::size_t j = 0; j < 5; ++j) {
+      const json& e = s.body["items"][j];
+      const json& x = e["explanation"];
+      const double cosine = x["cosine"].get<double>();
+      check(cosine <= last + 1e-9 && (j > 0 || std::abs(cosine - 1) < 1e-5),
+            "POST /search: cosines descending from 1");
+      last = cosine;
+      check(x["semantic_rank"] == j + 1 &&
+                std::abs(x["semantic"].get<double>() - 1.0 / (61 + j)) < 1e-12,
+            "POST /search: semantic == 1 / (60 + rank)");
+      check(x["bm25"] == 0.0 && x["bm25_rank"] == -1 && x["bm25_score"].is_null() &&
+                x["personal"] == 0.0 &&
+                std::abs(e["score"].get<double>() - x["semantic"].get<double>()) < 1e-12,
+            "POST /search vector alone: score == semantic, no bm25");
+    }
+  }
+  // Text and vector of the same item, no personalisation: first in both lists, 2 / 61.
+  s = post(port, "/search",
+           json{{"q", words}, {"vector", vec(std::stoi(want))}, {"k", 5}, {"personal_weight", 0}}
+               .dump());
+  check(s.status == 200 && !s.body["items"].empty() && text(s.body["items"][0]["item"]) == want &&
+            s.body["items"][0]["explanation"]["bm25_rank"] == 1 &&
+            s.body["items"][0]["explanation"]["semantic_rank"] == 1 &&
+            std::abs(s.body["items"][0]["score"].get<double>() - 2.0 / 61) < 1e-12,
+        "POST /search q + vector: " + want + " first with 2 / 61 (got " +
+            s.body.dump().substr(0, 300) + ")");
+  // Personalised hybrid: the documented contributions.
+  s = post(port, "/search",
+           json{{"q", words}, {"vector", vec(std::stoi(want))}, {"k", 20}, {"user", 1}}.dump());
+  check(s.status == 200 && s.body["personalised"] == true && s.body["items"].size() == 20,
+        "POST /search q + vector + user: 200, personalised, 20 items");
+  bool both = false;
+  double last = INFINITY;
+  for (const auto& e : s.body["items"]) {
+    const json& x = e["explanation"];
+    const auto rrf = [](const json& rank) {
+      return rank.get<int>() > 0 ? 1.0 / (60 + rank.get<int>()) : 0.0;
+    };
+    const double b = x["bm25"].get<double>(), m = x["semantic"].get<double>(),
+                 p = x["personal"].get<double>(), score = e["score"].get<double>();
+    check(
+        std::abs(b - rrf(x["bm25_rank"])) < 1e-12 && std::abs(m - rrf(x["semantic_rank"])) < 1e-12,
+        "POST /search: each signal contributes 1 / (60 + rank)");
+    check(p >= 0 && p <= 0.02 + 1e-12 && x.contains("predicted_rating"),
+          "POST /search: personal in [0, 0.02] with the predicted rating");
+    check(std::abs(score - (b + m + p)) < 1e-12 && score <= last + 1e-12,
+          "POST /search: score == bm25 + semantic + personal, descending");
+    last = score;
+    both = both || (x["bm25_rank"].get<int>() > 0 && x["semantic_rank"].get<int>() > 0);
+  }
+  check(both, "POST /search: some hit is in both lists");
+  // q alone is GET /search.
+  s = post(port, "/search", json{{"q", words}, {"k", 5}, {"user", 1}}.dump());
+  const auto g = get(port, "/search?q=" + get_q + "&k=5&user=1");
+  check(s.status == 200 && g.status == 200 && s.body["items"].size() == g.body["items"].size(),
+        "POST /search q alone: as many hits as GET /search");
+  for (std::size_t j = 0; j < std::min(s.body["items"].size(), g.body["items"].size()); ++j)
+    check(s.body["items"][j]["item"] == g.body["items"][j]["item"] &&
+              s.body["items"][j]["score"] == g.body["items"][j]["score"],
+          "POST /search q alone == GET /search");
+
+  // Bad input, each naming its field.
+  const auto filled = [&](const std::string& first) {
+    std::string v = "[" + first;
+    for (int c = 1; c < dim; ++c) v += ",0";
+    return v + "]";
+  };
+  check_error(port, "POST", "/search", R"({"vector": [1, 2]})", 400, "vector");
+  check_error(port, "POST", "/search", R"({"vector": "abc"})", 400, "vector");
+  check_error(port, "POST", "/search", "{\"vector\": " + filled("1e39") + "}", 400, "vector");
+  check_error(port, "POST", "/search", "{\"vector\": " + filled("\"NaN\"") + "}", 400, "vector");
+  check_error(port, "POST", "/search", "{\"vector\": " + filled("0") + "}", 400, "vector");
+  check_error(port, "POST", "/search", R"({"k": 3})", 400, "q");
+  check_error(port, "POST", "/search", R"({"q": 5})", 400, "q");
+  check_error(port, "POST", "/search", R"({"q": ""})", 400, "q");
+  check_error(port, "POST", "/search", R"({"q": "item", "k": 0})", 400, "k");
+  check_error(port, "POST", "/search", R"({"q": "item", "k": 101})", 400, "k");
+  check_error(port, "POST", "/search", R"({"q": "item", "k": "3"})", 400, "k");
+  check_error(port, "POST", "/search", R"({"q": "item", "personal_weight": 2})", 400,
+              "personal_weight");
+  check_error(port, "POST", "/search", R"({"q": "item", "user": "a b"})", 400, "user");
+  check_error(port, "POST", "/search", R"({"query": "item"})", 400, "query");
+  check_error(port, "POST", "/search", "[1]", 400, "body");
+  check_error(port, "POST", "/search", "{", 400, "body");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -212,6 +364,11 @@ int main(int argc, char** argv) {
   } else {
     for (const char* a : {"--generated", "--factors", "16", "--iterations", "5"}) args.push_back(a);
   }
+  const std::vector<std::string> plain_args = args;  // without item embeddings
+  constexpr int dim = 8;
+  const auto embeddings = write_embeddings(dir / "items.npy", 1682, dim);
+  args.push_back("--item-embeddings");
+  args.push_back((dir / "items.npy").string());
   process p;
   try {
     p = start(binary, args);
@@ -258,6 +415,7 @@ int main(int argc, char** argv) {
           "/search finds the title (got " + s.body.dump().substr(0, 200) + ")");
     auto sp = get(port, "/search?q=" + q + "&k=5&user=1");
     check(sp.status == 200 && sp.body["personalised"] == true, "/search with a user personalises");
+    check_post_search(port, embeddings, dim, ml ? "toy story" : "item 12", want, q);
 
     // Bad input: status and field.
     check_error(port, "GET", "/recommend?k=3", "", 400, "user");
@@ -342,7 +500,21 @@ int main(int argc, char** argv) {
     // SIGTERM: exit 0 after a last snapshot, so the next start replays nothing.
     const int status = stop(p, SIGTERM);
     check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "SIGTERM: exit status 0");
-    p = start(binary, args);
+    // More embedding rows than items: a start-up error naming the flag and both numbers.
+    write_embeddings(dir / "too_many.npy", 2000, dim);
+    auto bad_args = plain_args;
+    bad_args.push_back("--item-embeddings");
+    bad_args.push_back((dir / "too_many.npy").string());
+    const auto [bad_status, bad_err] = run_to_exit(binary, bad_args, dir / "stderr.txt");
+    check(WIFEXITED(bad_status) && WEXITSTATUS(bad_status) == 1 &&
+              bad_err.find("--item-embeddings") != std::string::npos &&
+              bad_err.find("2000 rows") != std::string::npos &&
+              bad_err.find("1683 items") != std::string::npos,
+          "--item-embeddings with 2000 rows: exit 1 naming the flag and both counts (got " +
+              bad_err + ")");
+    // Without --item-embeddings a vector is a 400 naming it.
+    p = start(binary, plain_args);
+    check_error(p.port, "POST", "/search", "{\"vector\": [1]}", 400, "vector");
     h = get(p.port, "/health");
     check(h.body["events"].get<int>() == acked && h.body["replayed"] == 0,
           "after SIGTERM: every event in the snapshot, none replayed");
