@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "../common/csr.hpp"
 #include "data.hpp"
 #include "recfuse/factorize.hpp"
 #include "recfuse/graph/aggregate.hpp"
@@ -60,23 +61,6 @@ kg_graph build_kg_graph(const Policy& cpu, const recfuse::io::item_attributes& a
   o.neighbors = neighbors;
   o.weight = recfuse::graph::edge_weight::jaccard;
   return with_transpose(recfuse::graph::attribute_graph<float>(cpu, attributes.pattern(), o));
-}
-
-// The graph without the edges that point at artists where keep[j] == 0.
-inline recfuse::csr_matrix<float> keep_targets(const recfuse::csr_matrix<float>& g,
-                                               const std::vector<char>& keep) {
-  recfuse::csr_matrix<float> out;
-  out.rows = g.rows;
-  out.cols = g.cols;
-  for (index_t r = 0; r < g.rows; ++r) {
-    for (index_t e = g.offsets[r]; e < g.offsets[r + 1]; ++e) {
-      if (!keep[static_cast<std::size_t>(g.indices[e])]) continue;
-      out.indices.push_back(g.indices[e]);
-      out.values.push_back(g.values[e]);
-    }
-    out.offsets.push_back(static_cast<index_t>(out.indices.size()));
-  }
-  return out;
 }
 
 inline recfuse::implicit_als_options als_settings(std::uint64_t seed) {
@@ -126,7 +110,7 @@ signals build_signals(const Policy& cpu, const dataset& d, const kg_graph& kg, c
   for (auto i : t.item) s.popularity[i] += 1;
   std::vector<char> warm(s.popularity.size());
   for (std::size_t i = 0; i < warm.size(); ++i) warm[i] = s.popularity[i] > 0;
-  const auto g = keep_targets(kg.graph, warm);
+  const auto g = examples::keep_targets(kg.graph, warm);
   const index_t k = s.als.factors, items = d.n_items();
   recfuse::graph::aggregate_options ao{recfuse::graph::aggregation::mean};
   ao.weighted = true;

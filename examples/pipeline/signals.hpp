@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "../common/csr.hpp"
 #include "data.hpp"
 #include "recfuse/factorize.hpp"
 #include "recfuse/graph/aggregate.hpp"
@@ -102,23 +103,6 @@ std::vector<float> smoothed_values(const Policy& cpu, const recfuse::csr_matrix<
                             recfuse::matrix_view<const float>(v.data(), graph.rows, 1),
                             recfuse::matrix_view<float>(out.data(), graph.rows, 1),
                             recfuse::graph::aggregate_options{recfuse::graph::aggregation::mean});
-  return out;
-}
-
-// Drops the edges of `g` that point at items where keep[j] == 0 (cold items have no factors).
-inline recfuse::csr_matrix<float> keep_targets(const recfuse::csr_matrix<float>& g,
-                                               const std::vector<char>& keep) {
-  recfuse::csr_matrix<float> out;
-  out.rows = g.rows;
-  out.cols = g.cols;
-  for (index_t r = 0; r < g.rows; ++r) {
-    for (index_t e = g.offsets[r]; e < g.offsets[r + 1]; ++e) {
-      if (!keep[static_cast<std::size_t>(g.indices[e])]) continue;
-      out.indices.push_back(g.indices[e]);
-      out.values.push_back(g.values[e]);
-    }
-    out.offsets.push_back(static_cast<index_t>(out.indices.size()));
-  }
   return out;
 }
 
@@ -211,13 +195,13 @@ void build_graphs(const Policy& cpu, const dataset& data, const recfuse::interac
   ao.neighbors = o.genre_neighbors;
   ao.weight = recfuse::graph::edge_weight::jaccard;
   const auto attributes = item_attributes(data);
-  s.genre_graph = keep_targets(
+  s.genre_graph = examples::keep_targets(
       recfuse::graph::attribute_graph<float>(cpu, attributes.pattern(), ao), s.item_known);
   s.genre_emb = smoothed_embeddings(cpu, s.genre_graph, s.mf);
   s.genre_popularity = smoothed_values(cpu, s.genre_graph, s.log_item_count);
 
   if (data.embedding_dims > 0) {
-    s.text_graph = keep_targets(
+    s.text_graph = examples::keep_targets(
         recfuse::graph::knn_graph(cpu,
                                   recfuse::matrix_view<const float>(
                                       data.embeddings.data(), data.items, data.embedding_dims),
